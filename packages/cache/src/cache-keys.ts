@@ -1,0 +1,71 @@
+/**
+ * Key layout (one place, so that every process computes the same names):
+ *
+ *   value  <prefix>:<namespace>:v<schemaVersion>[:g<generation>]:<key>
+ *   lease  <prefix>:<namespace>#lease:v<schemaVersion>[:g<generation>]:<key>
+ *   version of a namespace (list caches)  <prefix>:<namespace>#generation
+ *
+ * `schemaVersion` is bumped in code when the cached shape changes, so old processes and new ones
+ * never read each other's entries during a rolling deploy. `generation` is bumped at run time by
+ * writes (namespace versioning). Namespaces may not contain `#` or `:`, so lease and generation keys
+ * can never collide with value keys.
+ */
+
+const NAMESPACE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const PREFIX_PATTERN = /^[^\s]+$/;
+const MAX_KEY_LENGTH = 1024;
+
+export interface KeyLayout {
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly schemaVersion: number;
+}
+
+/** The Redis names of one logical entry. */
+export interface EntryKeys {
+  readonly key: string;
+  readonly valueKey: string;
+  readonly leaseKey: string;
+}
+
+export function validateLayout(layout: KeyLayout): void {
+  if (!PREFIX_PATTERN.test(layout.prefix)) {
+    throw new TypeError(
+      `cache prefix must be non-empty without whitespace, got ${JSON.stringify(layout.prefix)}`,
+    );
+  }
+  if (!NAMESPACE_PATTERN.test(layout.namespace)) {
+    throw new TypeError(
+      `cache namespace must match ${String(NAMESPACE_PATTERN)}, got ${JSON.stringify(layout.namespace)}`,
+    );
+  }
+  if (!Number.isSafeInteger(layout.schemaVersion) || layout.schemaVersion < 0) {
+    throw new TypeError(
+      `cache schemaVersion must be a non-negative integer, got ${layout.schemaVersion}`,
+    );
+  }
+}
+
+export function validateKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new TypeError(
+      `cache key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`,
+    );
+  }
+}
+
+export function entryKeys(layout: KeyLayout, key: string, generation?: string): EntryKeys {
+  const versionSegment =
+    generation === undefined
+      ? `v${layout.schemaVersion}`
+      : `v${layout.schemaVersion}:g${generation}`;
+  return {
+    key,
+    valueKey: `${layout.prefix}:${layout.namespace}:${versionSegment}:${key}`,
+    leaseKey: `${layout.prefix}:${layout.namespace}#lease:${versionSegment}:${key}`,
+  };
+}
+
+export function generationKey(layout: KeyLayout): string {
+  return `${layout.prefix}:${layout.namespace}#generation`;
+}
