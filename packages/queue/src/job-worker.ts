@@ -1,0 +1,413 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { type Logger, runWithContext } from '@strata/logger';
+import { type QueueConnectionSettings, workerConnectionOptions } from './connection-options';
+import { PermanentJobError } from './errors';
+import { fromJobData } from './job-context';
+import { type JobDefinition } from './job-definition';
+
+/** What a processor gets besides its payload. */
+export interface ProcessorContext {
+  readonly jobId: string;
+  /**
+   * Stable across retries and redeliveries of this job (for outbox jobs: the outbox row id).
+   * Pass it to downstream systems (a payment provider, an SMTP dedup table) so the effect of a
+   * job that runs twice happens once.
+   */
+  readonly idempotencyKey: string;
+  /** 1 on the first try. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** A logger carrying queue, job name and job id (the request id comes from the context). */
+  readonly logger: Logger;
+  /** Aborted when the job is cancelled through BullMQ (`worker.cancelJob`). */
+  readonly signal: AbortSignal | undefined;
+  /** The raw BullMQ job, for progress updates and logs. */
+  readonly job: Job;
+}
+
+export type JobProcessor<Payload extends object, Result = unknown> = (
+  payload: Payload,
+  context: ProcessorContext,
+) => Promise<Result>;
+
+/** A processor that runs in a child process or worker thread (CPU-heavy work). */
+export interface SandboxedProcessorFile {
+  /**
+   * Absolute path of a built JavaScript module whose default export (or `module.exports`) is
+   * the result of {@link sandboxedProcessor}.
+   */
+  readonly file: string;
+  /** Worker threads instead of child processes. */
+  readonly useWorkerThreads?: boolean;
+}
+
+export interface WatchdogOptions {
+  /** How often the connection is checked (default 5 s). */
+  readonly checkIntervalMs?: number;
+  /**
+   * How long the connection may stay not ready before the BullMQ worker is closed and built
+   * again with fresh connections (default 15 s, so a worker consumes again well within 30 s of
+   * Redis coming back).
+   */
+  readonly reconnectBoundMs?: number;
+  /** Bound of the PING-like probe that detects a connection that looks ready but hangs (2 s). */
+  readonly probeTimeoutMs?: number;
+}
+
+export interface CreateWorkerOptions extends QueueConnectionSettings {
+  readonly logger: Logger;
+  /** Jobs processed in parallel by this process (default 1). From config in services. */
+  readonly concurrency?: number;
+  /** Lock held on an active job, renewed at half of it (BullMQ default 30 s). */
+  readonly lockDurationMs?: number;
+  /** How often stalled jobs are looked for (BullMQ default 30 s). */
+  readonly stalledIntervalMs?: number;
+  /** `false` disables the watchdog (tests of BullMQ's own behaviour only). */
+  readonly watchdog?: WatchdogOptions | false;
+  /** Shown in Redis CLIENT LIST and on processed jobs. */
+  readonly workerName?: string;
+  /**
+   * Bound on `close()` (default 25 s, under Kubernetes' default 30 s grace period): active jobs
+   * get this long to finish; then, or if Redis is gone and cannot take the results, the
+   * connections are dropped and unfinished jobs are recovered by the stalled check.
+   */
+  readonly closeTimeoutMs?: number;
+}
+
+/** One finished attempt, for metrics. */
+export interface JobAttemptFinished {
+  readonly queue: string;
+  readonly name: string;
+  readonly jobId: string;
+  readonly status: 'completed' | 'failed';
+  readonly durationMs: number;
+  /** For failures: whether BullMQ will try again. */
+  readonly willRetry: boolean;
+}
+
+/** A BullMQ worker behind a watchdog, recreated when its Redis connection does not come back. */
+export interface ManagedWorker {
+  readonly queueName: string;
+  /** The BullMQ worker currently running (changes when the watchdog recreates it). */
+  readonly current: Worker;
+  /** How many times the watchdog rebuilt the worker. */
+  readonly recreations: number;
+  /** Resolves when the current worker's connections are ready. */
+  waitUntilReady(): Promise<void>;
+  /** Subscribes to finished attempts (completed or failed); returns an unsubscribe function. */
+  onAttemptFinished(listener: (event: JobAttemptFinished) => void): () => void;
+  /**
+   * Stops the watchdog and closes the worker, waiting for active jobs to finish (so nothing is
+   * left to be reported stalled after a rolling restart). Call it on SIGTERM before exiting.
+   */
+  close(): Promise<void>;
+}
+
+function toUnrecoverable(error: unknown): unknown {
+  if (error instanceof PermanentJobError) {
+    const unrecoverable = new UnrecoverableError(`${error.name}: ${error.message}`);
+    unrecoverable.cause = error;
+    return unrecoverable;
+  }
+  return error;
+}
+
+function processorContext(
+  job: Job,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): ProcessorContext {
+  const jobId = job.id ?? '';
+  return {
+    jobId,
+    idempotencyKey: jobId,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: job.opts.attempts ?? 1,
+    logger: logger.child({ queue: job.queueName, jobName: job.name, jobId }),
+    signal,
+    job,
+  };
+}
+
+/**
+ * Wraps a typed processor for BullMQ: routes on the job name, restores the request context,
+ * validates the payload (an invalid one fails permanently) and maps PermanentJobError to
+ * UnrecoverableError.
+ */
+export function wrapProcessor<Payload extends object, Result>(
+  definition: JobDefinition<Payload>,
+  processor: JobProcessor<Payload, Result>,
+  logger: Logger,
+): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result> {
+  return async (job, _token, signal) => {
+    const { payload, context } = fromJobData(job.data);
+    return runWithContext(context, async () => {
+      try {
+        if (job.name !== definition.name) {
+          throw new PermanentJobError(
+            `no processor for job "${job.name}" on queue ${definition.queue} (expects "${definition.name}")`,
+          );
+        }
+        const parsed = await definition.parse(payload);
+        return await processor(parsed, processorContext(job, logger, signal));
+      } catch (error) {
+        throw toUnrecoverable(error);
+      }
+    });
+  };
+}
+
+/**
+ * The body of a sandboxed processor file:
+ *
+ * ```ts
+ * // render-pdf.processor.ts (built to dist/render-pdf.processor.js)
+ * export default sandboxedProcessor(renderPdf, createLogger({ name: 'pdf' }), async (payload) => …);
+ * ```
+ * Validation, context and error mapping then run in the child as they do in-process.
+ */
+export function sandboxedProcessor<Payload extends object, Result>(
+  definition: JobDefinition<Payload>,
+  logger: Logger,
+  processor: JobProcessor<Payload, Result>,
+): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result> {
+  return wrapProcessor(definition, processor, logger);
+}
+
+async function withTimeout<Result>(work: Promise<Result>, timeoutMs: number): Promise<Result> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const ERROR_LOG_INTERVAL_MS = 5_000;
+
+/**
+ * Starts a worker for `definition` with the production settings: `maxRetriesPerRequest: null`,
+ * concurrency from options, errors and failures logged, a watchdog that rebuilds the worker
+ * when Redis does not come back, and a `close()` that drains active jobs.
+ *
+ * `processor` is either an async function (runs in this process) or a {@link
+ * SandboxedProcessorFile} for CPU-heavy work.
+ */
+export function createWorker<Payload extends object, Result = unknown>(
+  definition: JobDefinition<Payload>,
+  processor: JobProcessor<Payload, Result> | SandboxedProcessorFile,
+  options: CreateWorkerOptions,
+): ManagedWorker {
+  const logger = options.logger.child({ queue: definition.queue });
+  const connection = workerConnectionOptions(options.connection);
+  const listeners = new Set<(event: JobAttemptFinished) => void>();
+  const watchdog =
+    options.watchdog === false
+      ? undefined
+      : {
+          checkIntervalMs: options.watchdog?.checkIntervalMs ?? 5_000,
+          reconnectBoundMs: options.watchdog?.reconnectBoundMs ?? 15_000,
+          probeTimeoutMs: options.watchdog?.probeTimeoutMs ?? 2_000,
+        };
+  const processFunction =
+    typeof processor === 'function' ? wrapProcessor(definition, processor, logger) : undefined;
+
+  let recreations = 0;
+  let closing: Promise<void> | undefined;
+  let recreating: Promise<void> | undefined;
+  let unhealthySince: number | undefined;
+  let lastErrorLog = 0;
+  let suppressedErrors = 0;
+
+  function emitFinished(event: JobAttemptFinished) {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error({ err: error }, 'attempt listener threw');
+      }
+    }
+  }
+
+  function build(): Worker {
+    const startedAt = new Map<string, number>();
+    const worker = new Worker(
+      definition.queue,
+      processFunction ?? (processor as SandboxedProcessorFile).file,
+      {
+        connection,
+        concurrency: options.concurrency ?? 1,
+        // After a connection error BullMQ waits this long before fetching again (default 15 s):
+        // too long for "consuming again within seconds of Redis coming back".
+        runRetryDelay: 2_000,
+        ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+        ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+        ...(options.stalledIntervalMs === undefined
+          ? {}
+          : { stalledInterval: options.stalledIntervalMs }),
+        ...(options.workerName === undefined ? {} : { name: options.workerName }),
+        ...(typeof processor === 'function'
+          ? {}
+          : { useWorkerThreads: processor.useWorkerThreads ?? false }),
+      },
+    );
+    worker.on('active', (job: Job) => {
+      if (job.id !== undefined) startedAt.set(job.id, performance.now());
+    });
+    const finished = (job: Job, status: 'completed' | 'failed', willRetry: boolean) => {
+      const jobId = job.id ?? '';
+      const started = startedAt.get(jobId);
+      startedAt.delete(jobId);
+      emitFinished({
+        queue: definition.queue,
+        name: job.name,
+        jobId,
+        status,
+        durationMs: started === undefined ? 0 : performance.now() - started,
+        willRetry,
+      });
+    };
+    worker.on('completed', (job: Job) => finished(job, 'completed', false));
+    worker.on('failed', (job: Job | undefined, error: Error) => {
+      if (!job) {
+        logger.error({ err: error }, 'job failed outside of processing');
+        return;
+      }
+      const final =
+        error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      const fields = {
+        err: error,
+        jobId: job.id,
+        jobName: job.name,
+        attempt: job.attemptsMade,
+        maxAttempts: job.opts.attempts ?? 1,
+      };
+      if (final) logger.error(fields, 'job failed permanently, kept in the failed set');
+      else logger.warn(fields, 'job attempt failed, will retry');
+      finished(job, 'failed', !final);
+    });
+    worker.on('stalled', (jobId: string) =>
+      logger.warn({ jobId }, 'job stalled, moved back to wait'),
+    );
+    worker.on('error', (error: Error) => {
+      // A Redis outage produces an error per reconnect attempt: log the first, then at most one
+      // line per interval with the number suppressed.
+      const now = Date.now();
+      if (now - lastErrorLog < ERROR_LOG_INTERVAL_MS) {
+        suppressedErrors += 1;
+        return;
+      }
+      logger.error({ err: error, suppressedErrors }, 'worker error');
+      lastErrorLog = now;
+      suppressedErrors = 0;
+    });
+    return worker;
+  }
+
+  let current = build();
+
+  async function isHealthy(worker: Worker, probeTimeoutMs: number): Promise<boolean> {
+    try {
+      const backend = worker.getBackend();
+      const client = await withTimeout(backend.client, probeTimeoutMs);
+      const blocking = backend.blockingClient;
+      const blockingClient = blocking ? await withTimeout(blocking, probeTimeoutMs) : undefined;
+      if (client.status !== 'ready' || (blockingClient && blockingClient.status !== 'ready')) {
+        return false;
+      }
+      // A connection can look ready while the server does not answer (frozen, partitioned).
+      await withTimeout(client.get(`${worker.qualifiedName}:watchdog-probe`), probeTimeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function recreate(reason: string) {
+    const old = current;
+    recreations += 1;
+    logger.warn({ reason, recreations }, 'watchdog: recreating worker with fresh connections');
+    // Jobs active on the old worker cannot be completed without Redis anyway; BullMQ's stalled
+    // check hands them to a worker again once their lock expires.
+    current = build();
+    try {
+      await withTimeout(old.close(true), 5_000);
+    } catch (error) {
+      logger.warn({ err: error }, 'watchdog: old worker did not close cleanly');
+      await dropConnections(old);
+    }
+  }
+
+  // Last resort when close() cannot finish (QUIT waits in the offline queue while Redis is down).
+  // Not worker.disconnect(): it waits for an 'end' event ioredis does not emit between reconnects.
+  async function dropConnections(worker: Worker) {
+    const backend = worker.getBackend();
+    for (const connection of [backend.connection, backend.blockingConnection]) {
+      if (!connection) continue;
+      await withTimeout(connection.disconnect(false), 1_000).catch(() => undefined);
+    }
+  }
+
+  async function check(bounds: NonNullable<typeof watchdog>) {
+    if (closing || recreating) return;
+    const healthy = await isHealthy(current, bounds.probeTimeoutMs);
+    if (closing) return;
+    if (healthy) {
+      if (unhealthySince !== undefined) logger.info('watchdog: Redis connection is ready again');
+      unhealthySince = undefined;
+      return;
+    }
+    const now = Date.now();
+    unhealthySince ??= now;
+    if (now - unhealthySince >= bounds.reconnectBoundMs) {
+      unhealthySince = undefined;
+      recreating = recreate(`connection not ready for ${bounds.reconnectBoundMs} ms`).finally(
+        () => {
+          recreating = undefined;
+        },
+      );
+      await recreating;
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  if (watchdog) {
+    timer = setInterval(() => {
+      check(watchdog).catch((error: unknown) => logger.error({ err: error }, 'watchdog failed'));
+    }, watchdog.checkIntervalMs);
+  }
+
+  return {
+    queueName: definition.queue,
+    get current() {
+      return current;
+    },
+    get recreations() {
+      return recreations;
+    },
+    waitUntilReady: () => current.waitUntilReady(),
+    onAttemptFinished(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await recreating;
+        const worker = current;
+        try {
+          await withTimeout(worker.close(), options.closeTimeoutMs ?? 25_000);
+        } catch (error) {
+          logger.error({ err: error }, 'worker did not close in time, dropping its connections');
+          await dropConnections(worker);
+        }
+      })();
+      return closing;
+    },
+  };
+}
