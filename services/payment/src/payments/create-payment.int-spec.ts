@@ -1,0 +1,141 @@
+import { status } from '@grpc/grpc-js';
+import { paymentV1 } from '@strata/contracts';
+import { grpcErrorField, grpcErrorReason, isServiceError } from '@strata/grpc';
+import { idempotencyLockKey } from '../idempotency/idempotency.repository';
+import { actor, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
+
+async function failure(promise: Promise<unknown>): Promise<{ code: number; reason: string | undefined; field: string | undefined }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!isServiceError(error)) throw error;
+    return { code: error.code, reason: grpcErrorReason(error), field: grpcErrorField(error) };
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function count(stack: PaymentStack, table: string): Promise<number> {
+  const { rows } = await stack.sql.query<{ count: string }>(`SELECT count(*) FROM ${table}`);
+  return Number(rows[0].count);
+}
+
+describe('CreatePayment idempotency', () => {
+  let stack: PaymentStack;
+  beforeAll(async () => {
+    stack = await startPaymentStack('payment_create', { withWorker: true });
+  }, 60_000);
+  afterAll(async () => stack.close());
+
+  it('50 concurrent creates with one key: one payment, one charge, one ledger transaction (acceptance 1)', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const request = { idempotencyKey: 'tip-50', actor: actor(payer), payeeId: payee, amount: { amountMinor: 1_234, currency: 'EUR' }, note: 'thanks' };
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => stack.client.createPayment(request)));
+
+    const succeeded = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const rejected = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    expect(succeeded.length).toBeGreaterThanOrEqual(1);
+    // Every success is the stored response, byte for byte.
+    const encodings = new Set(succeeded.map((response) => Buffer.from(paymentV1.CreatePaymentResponse.encode(response).finish()).toString('hex')));
+    expect(encodings.size).toBe(1);
+    // Every failure is the in-flight conflict, nothing else.
+    for (const error of rejected) {
+      expect(isServiceError(error) && error.code).toBe(status.ABORTED);
+      expect(grpcErrorReason(error)).toBe('ERROR_REASON_IDEMPOTENCY_REQUEST_IN_FLIGHT');
+    }
+    const paymentId = succeeded[0].payment!.id;
+    expect(succeeded[0].payment!.status).toBe(paymentV1.PaymentStatus.PENDING);
+
+    // A later retry returns the same stored bytes although the payment has moved on.
+    await stack.eventually(async () => {
+      const { payment } = await stack.client.getPayment({ actor: actor(payer), paymentId });
+      return payment?.status === paymentV1.PaymentStatus.SETTLED ? payment : undefined;
+    });
+    const retry = await stack.client.createPayment(request);
+    expect(Buffer.from(paymentV1.CreatePaymentResponse.encode(retry).finish()).toString('hex')).toBe([...encodings][0]);
+
+    const payments = await stack.sql.query('SELECT id FROM payments WHERE payer_id = $1', [payer]);
+    expect(payments.rows).toEqual([{ id: paymentId }]);
+    expect(await stack.psp.charges(paymentId)).toHaveLength(1);
+    const transactions = await stack.sql.query('SELECT kind FROM ledger_transactions WHERE payment_id = $1', [paymentId]);
+    expect(transactions.rows).toEqual([{ kind: 'settlement' }]);
+  });
+
+  it('same key with a different body is rejected and writes nothing (acceptance 2)', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const request = { idempotencyKey: 'tip-reuse', actor: actor(payer), payeeId: payee, amount: { amountMinor: 500, currency: 'EUR' } };
+    await stack.client.createPayment(request);
+    const before = await Promise.all(['payments', 'idempotency_keys', 'outbox_events'].map((table) => count(stack, table)));
+    const storedBefore = await stack.sql.query('SELECT request_hash, response FROM idempotency_keys WHERE actor_id = $1', [payer]);
+
+    for (const changed of [
+      { ...request, amount: { amountMinor: 501, currency: 'EUR' } },
+      { ...request, amount: { amountMinor: 500, currency: 'USD' } },
+      { ...request, note: 'another note' },
+    ]) {
+      const error = await failure(stack.client.createPayment(changed));
+      expect(error).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED', field: undefined });
+    }
+    const after = await Promise.all(['payments', 'idempotency_keys', 'outbox_events'].map((table) => count(stack, table)));
+    expect(after).toEqual(before);
+    const storedAfter = await stack.sql.query('SELECT request_hash, response FROM idempotency_keys WHERE actor_id = $1', [payer]);
+    expect(storedAfter.rows).toEqual(storedBefore.rows);
+  });
+
+  it('answers ABORTED / IDEMPOTENCY_REQUEST_IN_FLIGHT while the first request holds the key', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const request = { idempotencyKey: 'tip-busy', actor: actor(payer), payeeId: payee, amount: { amountMinor: 700, currency: 'GBP' } };
+    // Stand in for a first request mid-transaction: hold the same advisory lock from another session.
+    const session = await stack.sql.connect();
+    try {
+      await session.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [idempotencyLockKey('create_payment', payer, 'tip-busy')]);
+      expect(await failure(stack.client.createPayment(request))).toEqual({
+        code: status.ABORTED,
+        reason: 'ERROR_REASON_IDEMPOTENCY_REQUEST_IN_FLIGHT',
+        field: undefined,
+      });
+      await session.query('SELECT pg_advisory_unlock_all()');
+    } finally {
+      session.release();
+    }
+    const created = await stack.client.createPayment(request);
+    expect(created.payment?.amount).toEqual({ amountMinor: 700, currency: 'GBP' });
+  });
+
+  it('keys are scoped to the payer', async () => {
+    const payee = stack.newUser();
+    const [first, second] = [stack.newUser(), stack.newUser()];
+    const body = { idempotencyKey: 'same-key', payeeId: payee, amount: { amountMinor: 300, currency: 'USD' } };
+    const a = await stack.client.createPayment({ ...body, actor: actor(first) });
+    const b = await stack.client.createPayment({ ...body, actor: actor(second) });
+    expect(a.payment?.id).not.toBe(b.payment?.id);
+  });
+
+  it('validates the request before writing anything', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const base = { idempotencyKey: 'v', actor: actor(payer), payeeId: payee, amount: { amountMinor: 500, currency: 'EUR' } };
+    const before = await count(stack, 'payments');
+    expect(await failure(stack.client.createPayment({ ...base, actor: undefined }))).toMatchObject({ code: status.UNAUTHENTICATED });
+    expect(await failure(stack.client.createPayment({ ...base, idempotencyKey: '' }))).toMatchObject({ field: 'idempotency_key' });
+    expect(await failure(stack.client.createPayment({ ...base, payeeId: payer }))).toMatchObject({ field: 'payee_id' });
+    expect(await failure(stack.client.createPayment({ ...base, payeeId: '6c5b7a0e-1d2f-4a3b-8c9d-0e1f2a3b4c5d' }))).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      field: 'payee_id',
+    });
+    expect(await failure(stack.client.createPayment({ ...base, amount: { amountMinor: 99, currency: 'EUR' } }))).toMatchObject({
+      field: 'amount.amount_minor',
+    });
+    expect(await failure(stack.client.createPayment({ ...base, amount: { amountMinor: 1_000_001, currency: 'EUR' } }))).toMatchObject({
+      field: 'amount.amount_minor',
+    });
+    expect(await failure(stack.client.createPayment({ ...base, amount: { amountMinor: 500, currency: 'JPY' } }))).toMatchObject({
+      field: 'amount.currency',
+    });
+    expect(await failure(stack.client.createPayment({ ...base, note: 'x'.repeat(281) }))).toMatchObject({ field: 'note' });
+    expect(await failure(stack.client.createPayment({ ...base, articleId: 'a'.repeat(65) }))).toMatchObject({ field: 'article_id' });
+    expect(await count(stack, 'payments')).toBe(before);
+  });
+});

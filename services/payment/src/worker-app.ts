@@ -1,0 +1,109 @@
+import { closeRedis, createRedisClient } from '@strata/cache';
+import { type Logger } from '@strata/logger';
+import { createOutboxRelay, createWorker, type ManagedWorker } from '@strata/queue';
+import { Redis } from 'ioredis';
+import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
+import { type PaymentServiceConfig } from './config';
+import { openDatabase } from './database';
+import { RealtimePublisher } from './events/realtime.publisher';
+import { purgeExpiredIdempotencyRecords } from './idempotency/idempotency.repository';
+import { outboxDatabase } from './outbox';
+import { type PaymentProvider } from './provider/payment-provider';
+import { PspHttpProvider } from './provider/psp-http.provider';
+import { processRefundProcessor } from './refunds/process-refund.usecase';
+import { type EffectSink } from './settlement/effects';
+import { processRefundJob, settlePaymentJob } from './settlement/payment.jobs';
+import { settlePaymentProcessor } from './settlement/settle-payment.usecase';
+
+export interface PaymentWorker {
+  start(): void;
+  /** Workers drain their active jobs, then the relay stops, then connections close. */
+  close(): Promise<void>;
+  readonly settlement: ManagedWorker;
+  readonly refunds: ManagedWorker;
+}
+
+export interface BuildWorkerOptions {
+  /** BullMQ key prefix; tests use a unique one. */
+  readonly queuePrefix?: string;
+  readonly cacheKeyPrefix?: string;
+  /** Replaces the HTTP provider (tests wrap it to crash at a chosen point). */
+  readonly provider?: PaymentProvider;
+  /** Lock and stalled-check intervals (tests shorten them to see a killed worker's job again quickly). */
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+  /** Whether this process also relays the outbox (default true). */
+  readonly relay?: boolean;
+}
+
+const PURGE_INTERVAL_MS = 10 * 60_000;
+
+/** The payment service's background process: settlement and refund workers plus the outbox relay. */
+export function buildWorker(config: PaymentServiceConfig, logger: Logger, options: BuildWorkerOptions = {}): PaymentWorker {
+  const database = openDatabase({
+    url: config.DATABASE_URL,
+    poolMax: Math.min(config.DB_POOL_MAX, config.WORKER_CONCURRENCY * 2 + 2),
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+  });
+  const cacheRedis = createRedisClient({ url: config.REDIS_CACHE_URL, logger, name: 'payment-worker-cache', lazyConnect: true });
+  const balanceCache = createBalanceCache({
+    redis: cacheRedis,
+    logger,
+    prefix: options.cacheKeyPrefix ?? BALANCE_CACHE_PREFIX,
+    ttlSeconds: config.BALANCE_CACHE_TTL_SECONDS,
+  });
+  const eventsRedis = new Redis(config.REDIS_EVENTS_URL, { maxRetriesPerRequest: 1 });
+  eventsRedis.on('error', (error: Error) => logger.warn({ err: error }, 'events redis error'));
+  const publisher = new RealtimePublisher(eventsRedis);
+  const effects: EffectSink = {
+    invalidateBalances: (userIds) => balanceCache.invalidate(userIds),
+    publish: (event, recipients) => publisher.publish(event, recipients),
+  };
+  const provider =
+    options.provider ??
+    new PspHttpProvider({ baseUrl: config.PSP_URL, apiKey: config.PSP_API_KEY.reveal(), timeoutMs: config.PSP_TIMEOUT_MS });
+  const connection = { connection: { url: config.REDIS_QUEUE_URL }, ...(options.queuePrefix === undefined ? {} : { prefix: options.queuePrefix }) };
+  const workerOptions = {
+    ...connection,
+    logger,
+    concurrency: config.WORKER_CONCURRENCY,
+    ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
+    ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
+  };
+  const settlement = createWorker(
+    settlePaymentJob,
+    settlePaymentProcessor({ database: database.client, provider, effects, feeBps: config.PLATFORM_FEE_BPS }),
+    workerOptions,
+  );
+  const refunds = createWorker(processRefundJob, processRefundProcessor({ database: database.client, provider, effects }), workerOptions);
+  const relay =
+    options.relay === false
+      ? undefined
+      : createOutboxRelay({ database: outboxDatabase(database.client), producer: connection, logger, minPollIntervalMs: 20, maxPollIntervalMs: 200 });
+
+  let purgeTimer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    settlement,
+    refunds,
+    start() {
+      relay?.start();
+      purgeTimer = setInterval(() => {
+        purgeExpiredIdempotencyRecords(database.client).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'));
+      }, PURGE_INTERVAL_MS);
+      purgeTimer.unref();
+    },
+    close() {
+      closing ??= (async () => {
+        clearInterval(purgeTimer);
+        await Promise.all([settlement.close(), refunds.close()]);
+        await relay?.stop();
+        await balanceCache.drain();
+        await closeRedis(cacheRedis);
+        await eventsRedis.quit().catch(() => eventsRedis.disconnect());
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
