@@ -1,0 +1,32 @@
+// @strata/testing: real PostgreSQL databases and Redis prefixes for integration tests.
+export {
+  createEmptyDatabase,
+  createTestDatabase,
+  type CreateEmptyDatabaseOptions,
+  type CreateTestDatabaseOptions,
+  type TestDatabase,
+} from './test-database';
+export { createTestRedis, type CreateTestRedisOptions, type TestRedis } from './test-redis';
+export {
+  createTestServerResolver,
+  resolveTestServer,
+  resolveTestServers,
+  stopTestServers,
+  TestServersUnavailableError,
+  type DockerProbeResult,
+  type ResolvedTestServer,
+  type StartedTestServer,
+  type TestServerDependencies,
+  type TestServerKind,
+  type TestServerResolver,
+  type TestServers,
+  type TestServerSource,
+} from './test-servers';
+export {
+  DEFAULT_POSTGRES_IMAGE,
+  DEFAULT_REDIS_IMAGE,
+  TEST_ENV_VARS,
+  readTestEnvironment,
+  type TestEnvironment,
+} from './test-environment';
+export { startTestServersForRun, stopTestServersForRun } from './jest/run-servers';
