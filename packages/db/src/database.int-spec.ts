@@ -168,6 +168,55 @@ describe('@strata/db against PostgreSQL (schema migrated by the real Prisma CLI)
     expect(attempts.filter((attempt) => attempt.endsWith('#2'))).toHaveLength(1);
   });
 
+  it('reports the SQL of every statement to onQuery, and only to the client that asked', async () => {
+    const statements: string[] = [];
+    const counted = open({ onQuery: (sql) => statements.push(sql) });
+    const silent = open();
+
+    await counted.prisma.account.create({ data: { email: 'counted@example.com' } });
+    await counted.prisma.account.findMany({ where: { email: 'counted@example.com' } });
+    await silent.prisma.account.findMany();
+
+    expect(statements).toHaveLength(2);
+    expect(statements[0]).toMatch(/^INSERT INTO "[^"]+"\."accounts"/);
+    expect(statements[1]).toMatch(/^SELECT .* FROM "[^"]+"\."accounts" WHERE/);
+  });
+
+  it('applies transactionMaxWaitMs and transactionTimeoutMs to every $transaction of the client', async () => {
+    // One connection, held by a transaction: the next one cannot start until it is released.
+    const db = open({ poolMax: 1, transactionMaxWaitMs: 300, transactionTimeoutMs: 600 });
+    let holding: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const holder = db.prisma.$transaction(async (transaction) => {
+      holding();
+      await transaction.$queryRaw`SELECT 1 AS done FROM pg_sleep(1)`;
+    });
+    await held;
+
+    const waitStartedAt = Date.now();
+    const waitFailure = await db.prisma
+      .$transaction((transaction) => transaction.account.count())
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    const waitedMs = Date.now() - waitStartedAt;
+    // The holder outlives its 600 ms timeout, so Prisma rolls it back.
+    const holderFailure = await holder.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+    expect(prismaErrorCode(waitFailure)).toBe('P2028');
+    expect(waitedMs).toBeGreaterThanOrEqual(250);
+    expect(waitedMs).toBeLessThan(900); // Prisma's own default would wait 2 000 ms
+    expect(prismaErrorCode(holderFailure)).toBe('P2028');
+    // The connection is usable again afterwards.
+    expect(
+      await db.prisma.$transaction((transaction) => transaction.account.count()),
+    ).toBeGreaterThanOrEqual(0);
+  });
+
   it('close() disconnects, ends the pool, leaves no server session and can be called again', async () => {
     const applicationName = uniqueApplicationName();
     const db = open({ applicationName, poolMax: 3 });

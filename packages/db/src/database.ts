@@ -25,6 +25,22 @@ export interface DatabaseOptions {
   readonly schema?: string;
   /** Receives pool errors (a dropped idle connection), which would otherwise crash the process. */
   readonly logger?: Pick<Logger, 'warn'>;
+  /**
+   * Client-wide default for how long `prisma.$transaction(fn)` waits to start (mostly: for a pooled
+   * connection) before failing. Prisma's default is 2 000 ms. {@link withTransaction} passes its
+   * own `maxWaitMs`, which wins over this.
+   */
+  readonly transactionMaxWaitMs?: number;
+  /**
+   * Client-wide default for how long an interactive transaction may run before Prisma rolls it
+   * back. Prisma's default is 5 000 ms. {@link withTransaction} passes its own `timeoutMs`.
+   */
+  readonly transactionTimeoutMs?: number;
+  /**
+   * Called with the SQL of every statement the client sends (Prisma's `query` log event), e.g. for
+   * tests that count queries. Absent, the client logs nothing and pays nothing for it.
+   */
+  readonly onQuery?: (sql: string) => void;
 }
 
 /** What a service's generated `PrismaClient` must offer for this kit to manage it. */
@@ -32,10 +48,44 @@ export interface ManagedPrismaClient {
   $disconnect(): Promise<void>;
 }
 
-/** The generated `PrismaClient` class of a service (`src/generated/prisma/client`). */
-export type PrismaClientConstructor<TClient extends ManagedPrismaClient> = new (options: {
+/** The subset of Prisma's client options {@link createDatabase} passes to the constructor. */
+export interface PrismaClientSettings {
   adapter: PrismaPg;
-}) => TClient;
+  /** Set only when {@link DatabaseOptions.onQuery} is given. */
+  log?: { emit: 'event'; level: 'query' }[];
+  transactionOptions?: { maxWait?: number; timeout?: number };
+}
+
+/** The generated `PrismaClient` class of a service (`src/generated/prisma/client`). */
+export type PrismaClientConstructor<TClient extends ManagedPrismaClient> = new (
+  options: PrismaClientSettings,
+) => TClient;
+
+/** A client built with `log: [{ emit: 'event', level: 'query' }]` (every generated client is). */
+interface QueryEventSource {
+  $on(event: 'query', callback: (event: { query: string }) => void): unknown;
+}
+
+function emitsQueryEvents(client: object): client is QueryEventSource {
+  return '$on' in client && typeof client.$on === 'function';
+}
+
+/** The constructor options for {@link DatabaseOptions}: Prisma's defaults stay where none is set. */
+function toPrismaClientSettings(options: DatabaseOptions, adapter: PrismaPg): PrismaClientSettings {
+  const transactionOptions = {
+    ...(options.transactionMaxWaitMs === undefined
+      ? {}
+      : { maxWait: options.transactionMaxWaitMs }),
+    ...(options.transactionTimeoutMs === undefined
+      ? {}
+      : { timeout: options.transactionTimeoutMs }),
+  };
+  return {
+    adapter,
+    ...(options.onQuery === undefined ? {} : { log: [{ emit: 'event', level: 'query' }] }),
+    ...(Object.keys(transactionOptions).length === 0 ? {} : { transactionOptions }),
+  };
+}
 
 export interface Database<TClient extends ManagedPrismaClient> {
   /** The service's own generated client, with its own model types. */
@@ -100,7 +150,13 @@ export function createDatabase<TClient extends ManagedPrismaClient>(
     pool,
     options.schema === undefined ? undefined : { schema: options.schema },
   );
-  const prisma = new PrismaClient({ adapter });
+  const prisma = new PrismaClient(toPrismaClientSettings(options, adapter));
+  const onQuery = options.onQuery;
+  if (onQuery !== undefined) {
+    if (!emitsQueryEvents(prisma))
+      throw new TypeError('onQuery needs a client with $on (a generated PrismaClient)');
+    prisma.$on('query', (event) => onQuery(event.query));
+  }
 
   let closing: Promise<void> | undefined;
   return {

@@ -8,6 +8,7 @@ export {
   type DatabaseOptions,
   type ManagedPrismaClient,
   type PrismaClientConstructor,
+  type PrismaClientSettings,
 } from './database';
 export {
   backoffDelay,

@@ -10,7 +10,7 @@ import { type AuthorDirectory, GrpcAuthorDirectory } from './authors/author-dire
 import { CommentUseCases } from './comments/comment-use-cases';
 import { CommentsRepository } from './comments/comments.repository';
 import { SERVICE_NAME, type ContentServiceConfig } from './config';
-import { openDatabase } from './database';
+import { openContentDatabase } from './database';
 import { RedisRealtimePublisher } from './events/realtime-publisher';
 import { contentServiceHandlers } from './grpc/content.handlers';
 import { LocalDirectoryStorage, type MediaStorage } from './media/media-storage';
@@ -46,10 +46,12 @@ export interface BuildAppOptions {
  * the server binds in `start()`, so tests build it in-process on port 0 exactly as production does.
  */
 export function buildApp(config: ContentServiceConfig, logger: Logger, options: BuildAppOptions = {}): ContentApp {
-  const database = openDatabase({
+  const database = openContentDatabase({
     url: config.DATABASE_URL,
     poolMax: config.DB_POOL_MAX,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    applicationName: SERVICE_NAME,
+    logger,
     ...(options.onQuery ? { onQuery: options.onQuery } : {}),
   });
   const cacheRedis = createRedisClient({
@@ -103,7 +105,7 @@ export function buildApp(config: ContentServiceConfig, logger: Logger, options: 
     : createGrpcClient(UserServiceClient, { target: config.USER_SERVICE_URL, defaultDeadlineMs: config.USER_SERVICE_DEADLINE_MS });
   const authors = options.authors ?? new GrpcAuthorDirectory(userClient!, logger, config.USER_SERVICE_DEADLINE_MS);
   const events = new RedisRealtimePublisher(eventsRedis, logger);
-  const articlesRepository = new ArticlesRepository(database.client);
+  const articlesRepository = new ArticlesRepository(database.prisma);
 
   const server = createGrpcServer({
     name: SERVICE_NAME,
@@ -119,9 +121,9 @@ export function buildApp(config: ContentServiceConfig, logger: Logger, options: 
     ContentServiceService,
     contentServiceHandlers({
       articles: new ArticleUseCases(articlesRepository, caches, fragments, authors),
-      comments: new CommentUseCases(new CommentsRepository(database.client), articlesRepository, authors, events, logger),
+      comments: new CommentUseCases(new CommentsRepository(database.prisma), articlesRepository, authors, events, logger),
       media: new MediaUseCases(
-        database.client,
+        database.prisma,
         options.storage ?? new LocalDirectoryStorage(config.MEDIA_STORAGE_DIR),
         config.MEDIA_MAX_BYTES,
         logger,

@@ -1,8 +1,8 @@
 import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { type Logger } from '@strata/logger';
 import { createOutboxRelay, createWorker, type ManagedWorker } from '@strata/queue';
-import { type ContentServiceConfig } from './config';
-import { openDatabase } from './database';
+import { SERVICE_NAME, type ContentServiceConfig } from './config';
+import { openContentDatabase } from './database';
 import { RedisRealtimePublisher } from './events/realtime-publisher';
 import { LocalDirectoryStorage, type MediaStorage } from './media/media-storage';
 import { processMediaJob } from './media/media.job';
@@ -28,11 +28,13 @@ export interface BuildWorkerOptions {
  * processing, emails) and processes media. Scaled separately from the gRPC server.
  */
 export function buildWorker(config: ContentServiceConfig, logger: Logger, options: BuildWorkerOptions = {}): ContentWorker {
-  const database = openDatabase({
+  const database = openContentDatabase({
     url: config.DATABASE_URL,
     // One connection per concurrent job, plus the relay's transaction.
     poolMax: config.MEDIA_WORKER_CONCURRENCY + 2,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    applicationName: `${SERVICE_NAME}-worker`,
+    logger,
   });
   const eventsRedis = createRedisClient({
     url: config.REDIS_EVENTS_URL,
@@ -45,9 +47,9 @@ export function buildWorker(config: ContentServiceConfig, logger: Logger, option
     connection: { url: config.REDIS_QUEUE_URL },
     ...(options.queuePrefix === undefined ? {} : { prefix: options.queuePrefix }),
   };
-  const relay = createOutboxRelay({ database: outboxDatabase(database.client), producer: queueSettings, logger });
+  const relay = createOutboxRelay({ database: outboxDatabase(database.prisma), producer: queueSettings, logger });
   const processor = new MediaProcessor({
-    database: database.client,
+    database: database.prisma,
     storage: options.storage ?? new LocalDirectoryStorage(config.MEDIA_STORAGE_DIR),
     events: new RedisRealtimePublisher(eventsRedis, logger),
     logger,

@@ -1,5 +1,6 @@
 import { loadConfigOrExit } from '@strata/config';
 import { createLogger } from '@strata/logger';
+import { runProcess } from '@strata/runtime';
 import { SERVICE_NAME, contentServiceConfigSchema } from './config';
 import { buildWorker } from './worker-app';
 
@@ -7,32 +8,9 @@ const WORKER_NAME = `${SERVICE_NAME}-worker`;
 
 const config = loadConfigOrExit(contentServiceConfigSchema, WORKER_NAME);
 const logger = createLogger({ name: WORKER_NAME, level: config.LOG_LEVEL });
-const worker = buildWorker(config, logger);
-
-let stopping: Promise<void> | undefined;
-/** Stops taking jobs, lets active ones finish, closes connections, flushes the log, exits. */
-function stop(code: number): Promise<void> {
-  stopping ??= worker
-    .close()
-    .catch((error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      code = 1;
-    })
-    .then(() => logger.flush(() => process.exit(code)));
-  return stopping;
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
-    void stop(0);
-  });
-}
-
-worker.start().then(
-  () => logger.info('media worker and outbox relay started'),
-  (error: unknown) => {
-    logger.fatal({ err: error }, 'worker failed to start');
-    void stop(1);
-  },
-);
+// Stops taking jobs, lets active ones finish, closes connections, then the log flushes.
+void runProcess({
+  logger,
+  app: buildWorker(config, logger),
+  readyMessage: 'media worker and outbox relay started',
+});

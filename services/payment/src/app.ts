@@ -5,7 +5,7 @@ import { type Logger } from '@strata/logger';
 import { Redis } from 'ioredis';
 import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
 import { SERVICE_NAME, type PaymentServiceConfig } from './config';
-import { openDatabase } from './database';
+import { openPaymentDatabase } from './database';
 import { RealtimePublisher } from './events/realtime.publisher';
 import { paymentServiceHandlers } from './grpc/payment.handlers';
 import { UserServicePayeeDirectory } from './payments/payee-directory';
@@ -26,7 +26,13 @@ export interface BuildAppOptions {
 
 /** Builds the service without I/O: pools and clients connect lazily, the server binds in start(). */
 export function buildApp(config: PaymentServiceConfig, logger: Logger, options: BuildAppOptions = {}): PaymentApp {
-  const database = openDatabase({ url: config.DATABASE_URL, poolMax: config.DB_POOL_MAX, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
+  const database = openPaymentDatabase({
+    url: config.DATABASE_URL,
+    poolMax: config.DB_POOL_MAX,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    applicationName: SERVICE_NAME,
+    logger,
+  });
   const cacheRedis = createRedisClient({ url: config.REDIS_CACHE_URL, logger, name: 'payment-cache', lazyConnect: true });
   const balanceCache = createBalanceCache({
     redis: cacheRedis,
@@ -55,10 +61,10 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
   server.addService(
     PaymentServiceService,
     paymentServiceHandlers({
-      database: database.client,
+      database: database.prisma,
       balanceCache,
       createPayment: {
-        database: database.client,
+        database: database.prisma,
         payees: new UserServicePayeeDirectory(users),
         settings: {
           minAmount: config.PAYMENT_MIN_AMOUNT,
@@ -67,9 +73,9 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
           idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
         },
       },
-      createRefund: { database: database.client, idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS },
+      createRefund: { database: database.prisma, idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS },
       webhooks: {
-        database: database.client,
+        database: database.prisma,
         effects,
         secret: config.PSP_WEBHOOK_SECRET.reveal(),
         toleranceSeconds: config.PSP_WEBHOOK_TOLERANCE_SECONDS,

@@ -1,57 +1,26 @@
-import { PrismaPg } from '@prisma/adapter-pg';
-import { Pool } from 'pg';
+import { createDatabase, type Database, type DatabaseOptions } from '@strata/db';
 import { type Prisma, PrismaClient } from './generated/prisma/client';
 
 /** This service's Prisma client (generated from prisma/schema.prisma). */
 export type PaymentDatabase = PrismaClient;
 /** The client handed to `$transaction(async (tx) => …)` callbacks. */
 export type PaymentTransaction = Prisma.TransactionClient;
+/** The pool, timeouts and client of this service's database (connects on first use). */
+export type PaymentDatabaseHandle = Database<PaymentDatabase>;
 
-export interface DatabaseOptions {
-  readonly url: string;
-  readonly poolMax: number;
-  readonly statementTimeoutMs: number;
-}
+/**
+ * A burst larger than the pool queues for a connection: every `$transaction` waits up to 5 s
+ * (Prisma's 2 s default turned short load spikes into INTERNAL errors), bounded below the usual
+ * client deadline, and may run up to 10 s.
+ */
+export const PAYMENT_TRANSACTION_DEFAULTS = {
+  transactionMaxWaitMs: 5_000,
+  transactionTimeoutMs: 10_000,
+} as const;
 
-export interface DatabaseHandle {
-  readonly client: PaymentDatabase;
-  readonly pool: Pool;
-  /** True when a `SELECT 1` answers. */
-  ping(): Promise<boolean>;
-  close(): Promise<void>;
-}
-
-// TEMPORARY until @strata/db exports createDatabase (same stop-gap as services/user): Prisma 7 over
-// a pg.Pool sized from config. Constructing it opens nothing: the pool connects on first use.
-export function openDatabase(options: DatabaseOptions): DatabaseHandle {
-  const pool = new Pool({
-    connectionString: options.url,
-    max: options.poolMax,
-    statement_timeout: options.statementTimeoutMs,
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
-  });
-  // A burst larger than the pool queues for a connection: wait up to 5 s (Prisma's 2 s default
-  // turned short load spikes into INTERNAL errors), bounded below the usual client deadline.
-  const client = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: { maxWait: 5_000, timeout: 10_000 } });
-  let closed: Promise<void> | undefined;
-  return {
-    client,
-    pool,
-    ping: async () => {
-      try {
-        await pool.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    close: () => {
-      closed ??= (async () => {
-        await client.$disconnect();
-        await pool.end();
-      })();
-      return closed;
-    },
-  };
+/** `@strata/db` over this service's generated client, with the payment transaction defaults. */
+export function openPaymentDatabase(
+  options: Omit<DatabaseOptions, keyof typeof PAYMENT_TRANSACTION_DEFAULTS>,
+): PaymentDatabaseHandle {
+  return createDatabase({ ...options, ...PAYMENT_TRANSACTION_DEFAULTS }, PrismaClient);
 }

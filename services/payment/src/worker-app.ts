@@ -3,8 +3,8 @@ import { type Logger } from '@strata/logger';
 import { createOutboxRelay, createWorker, type ManagedWorker } from '@strata/queue';
 import { Redis } from 'ioredis';
 import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
-import { type PaymentServiceConfig } from './config';
-import { openDatabase } from './database';
+import { SERVICE_NAME, type PaymentServiceConfig } from './config';
+import { openPaymentDatabase } from './database';
 import { RealtimePublisher } from './events/realtime.publisher';
 import { purgeExpiredIdempotencyRecords } from './idempotency/idempotency.repository';
 import { outboxDatabase } from './outbox';
@@ -40,10 +40,12 @@ const PURGE_INTERVAL_MS = 10 * 60_000;
 
 /** The payment service's background process: settlement and refund workers plus the outbox relay. */
 export function buildWorker(config: PaymentServiceConfig, logger: Logger, options: BuildWorkerOptions = {}): PaymentWorker {
-  const database = openDatabase({
+  const database = openPaymentDatabase({
     url: config.DATABASE_URL,
     poolMax: Math.min(config.DB_POOL_MAX, config.WORKER_CONCURRENCY * 2 + 2),
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    applicationName: `${SERVICE_NAME}-worker`,
+    logger,
   });
   const cacheRedis = createRedisClient({ url: config.REDIS_CACHE_URL, logger, name: 'payment-worker-cache', lazyConnect: true });
   const balanceCache = createBalanceCache({
@@ -72,14 +74,14 @@ export function buildWorker(config: PaymentServiceConfig, logger: Logger, option
   };
   const settlement = createWorker(
     settlePaymentJob,
-    settlePaymentProcessor({ database: database.client, provider, effects, feeBps: config.PLATFORM_FEE_BPS }),
+    settlePaymentProcessor({ database: database.prisma, provider, effects, feeBps: config.PLATFORM_FEE_BPS }),
     workerOptions,
   );
-  const refunds = createWorker(processRefundJob, processRefundProcessor({ database: database.client, provider, effects }), workerOptions);
+  const refunds = createWorker(processRefundJob, processRefundProcessor({ database: database.prisma, provider, effects }), workerOptions);
   const relay =
     options.relay === false
       ? undefined
-      : createOutboxRelay({ database: outboxDatabase(database.client), producer: connection, logger, minPollIntervalMs: 20, maxPollIntervalMs: 200 });
+      : createOutboxRelay({ database: outboxDatabase(database.prisma), producer: connection, logger, minPollIntervalMs: 20, maxPollIntervalMs: 200 });
 
   let purgeTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -89,7 +91,7 @@ export function buildWorker(config: PaymentServiceConfig, logger: Logger, option
     start() {
       relay?.start();
       purgeTimer = setInterval(() => {
-        purgeExpiredIdempotencyRecords(database.client).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'));
+        purgeExpiredIdempotencyRecords(database.prisma).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'));
       }, PURGE_INTERVAL_MS);
       purgeTimer.unref();
     },

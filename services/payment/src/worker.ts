@@ -1,5 +1,6 @@
 import { loadConfigOrExit } from '@strata/config';
 import { createLogger } from '@strata/logger';
+import { runProcess } from '@strata/runtime';
 import { SERVICE_NAME, paymentServiceConfigSchema } from './config';
 import { buildWorker } from './worker-app';
 
@@ -7,27 +8,9 @@ const WORKER_NAME = `${SERVICE_NAME}-worker`;
 
 const config = loadConfigOrExit(paymentServiceConfigSchema, WORKER_NAME);
 const logger = createLogger({ name: WORKER_NAME, level: config.LOG_LEVEL });
-const worker = buildWorker(config, logger);
-
-let stopping: Promise<void> | undefined;
-/** Workers finish their active jobs (no job left stalled), then the relay, then connections. */
-function stop(code: number): Promise<void> {
-  stopping ??= worker
-    .close()
-    .catch((error: unknown) => {
-      logger.error({ err: error }, 'shutdown failed');
-      code = 1;
-    })
-    .then(() => logger.flush(() => process.exit(code)));
-  return stopping;
-}
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
-    void stop(0);
-  });
-}
-
-worker.start();
-logger.info('settlement and refund workers and outbox relay started');
+// Workers finish their active jobs (no job left stalled), then the relay, then connections.
+void runProcess({
+  logger,
+  app: buildWorker(config, logger),
+  readyMessage: 'settlement and refund workers and outbox relay started',
+});

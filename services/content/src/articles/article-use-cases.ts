@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { alreadyExists, invalidArgument, notFound, permissionDenied } from '@strata/grpc';
-import { isUniqueViolation } from '../database';
+import { isUniqueViolation } from '@strata/db';
 import { type AuthorDirectory } from '../authors/author-directory';
 import { excerptFromHtml } from '../rendering/markdown.renderer';
 import { type FragmentCache } from '../rendering/fragment-cache';

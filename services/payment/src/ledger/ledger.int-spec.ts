@@ -1,18 +1,18 @@
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@strata/testing';
-import { openDatabase, type DatabaseHandle } from '../database';
+import { openPaymentDatabase, type PaymentDatabaseHandle } from '../database';
 import { postLedgerTransaction, userBalances } from './ledger.repository';
 
 const SERVICE_DIR = path.join(__dirname, '..', '..');
 
 describe('ledger invariants enforced by PostgreSQL', () => {
   let testDatabase: TestDatabase;
-  let database: DatabaseHandle;
+  let database: PaymentDatabaseHandle;
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase({ serviceDir: SERVICE_DIR, name: 'payment_ledger' });
-    database = openDatabase({ url: testDatabase.url, poolMax: 4, statementTimeoutMs: 5_000 });
+    database = openPaymentDatabase({ url: testDatabase.url, poolMax: 4, statementTimeoutMs: 5_000 });
   });
   afterAll(async () => {
     await database.close();
@@ -21,7 +21,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
 
   async function newPayment(amount = 1_000n): Promise<string> {
     const id = randomUUID();
-    await database.client.$executeRaw`
+    await database.prisma.$executeRaw`
       INSERT INTO payments (id, payer_id, payee_id, amount_minor, currency)
       VALUES (${id}::uuid, ${randomUUID()}::uuid, ${randomUUID()}::uuid, ${amount}, 'EUR')`;
     return id;
@@ -30,7 +30,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
   async function balancedPosting(): Promise<{ paymentId: string; payeeId: string }> {
     const paymentId = await newPayment();
     const payeeId = randomUUID();
-    await database.client.$transaction((tx) =>
+    await database.prisma.$transaction((tx) =>
       postLedgerTransaction(tx, {
         kind: 'settlement',
         reference: `settlement:${paymentId}`,
@@ -48,7 +48,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
 
   it('accepts a balanced transaction and computes balances from postings', async () => {
     const { payeeId } = await balancedPosting();
-    expect(await userBalances(database.client, payeeId)).toEqual([{ currency: 'EUR', amount: 950n }]);
+    expect(await userBalances(database.prisma, payeeId)).toEqual([{ currency: 'EUR', amount: 950n }]);
   });
 
   it('rejects UPDATE of a posting (acceptance 5)', async () => {
@@ -71,7 +71,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
     const paymentId = await newPayment();
     const before = await database.pool.query<{ count: string }>('SELECT count(*) FROM postings');
     await expect(
-      database.client.$transaction((tx) =>
+      database.prisma.$transaction((tx) =>
         postLedgerTransaction(tx, {
           kind: 'settlement',
           reference: `settlement:${paymentId}`,
@@ -132,7 +132,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
   it('refuses a second posting of the same business event', async () => {
     const { paymentId } = await balancedPosting();
     await expect(
-      database.client.$transaction((tx) =>
+      database.prisma.$transaction((tx) =>
         postLedgerTransaction(tx, {
           kind: 'settlement',
           reference: `settlement:${paymentId}`,
