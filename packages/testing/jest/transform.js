@@ -1,7 +1,9 @@
-// A minimal jest transformer: TypeScript's transpileModule with CommonJS output, for the files that
-// the shared ts-jest transform (module nodenext) leaves unloadable under jest's CommonJS runtime:
-// Prisma's generated client (dynamic `import()` of its query compiler) and jose's ESM-only build.
-// A second ts-jest entry with other options does not work: ts-jest shares one config per project.
+// The one jest transform of the repo: TypeScript's transpileModule to CommonJS, without type
+// checking (the `typecheck` target does that once, not once per test file).
+// CommonJS output matters for two kinds of files that jest's CommonJS runtime cannot load as-is:
+// Prisma's generated client (it loads its query compiler with a dynamic `import()`) and ESM-only
+// dependencies (jose 6, content-disposition 3), which are routed here by the preset.
+const { createHash } = require('node:crypto');
 const ts = require('typescript');
 
 const compilerOptions = {
@@ -9,7 +11,6 @@ const compilerOptions = {
   target: ts.ScriptTarget.ES2023,
   esModuleInterop: true,
   allowJs: true,
-  sourceMap: false,
   inlineSourceMap: true,
   inlineSources: true,
 };
@@ -20,8 +21,7 @@ module.exports = {
     return { code: outputText };
   },
   getCacheKey(sourceText, sourcePath) {
-    return require('node:crypto')
-      .createHash('sha256')
+    return createHash('sha256')
       .update(`${ts.version}\0${sourcePath}\0${sourceText}`)
       .digest('hex');
   },
