@@ -1,42 +1,33 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { loadConfigOrExit } from '@strata/config';
 import { createLogger } from '@strata/logger';
+import { runProcess } from '@strata/runtime';
 import { buildApp } from './app';
 import { gatewayConfigSchema } from './config';
 
-async function main(): Promise<void> {
-  const config = loadConfigOrExit(gatewayConfigSchema, 'gateway');
-  const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
-  const app = await buildApp({ config, logger });
+const config = loadConfigOrExit(gatewayConfigSchema, 'gateway');
+const logger = createLogger({ name: 'gateway', level: config.LOG_LEVEL });
+let app: Awaited<ReturnType<typeof buildApp>> | undefined;
 
-  let closing = false;
-  const shutdown = (signal: string): void => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down: readiness off, draining requests and sockets');
-    // Hard stop if draining takes longer than the grace period.
-    const timer = setTimeout(() => {
-      logger.error('shutdown grace period exceeded; exiting');
-      process.exit(1);
-    }, config.SHUTDOWN_GRACE_MS);
-    timer.unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'error while closing');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-
-  await app.listen({ port: config.GATEWAY_PORT, host: config.GATEWAY_HOST });
-}
-
-main().catch((error: unknown) => {
-  // The logger may not exist yet; this is the process's last word.
-  process.stderr.write(
-    `${JSON.stringify({ level: 'fatal', msg: 'gateway failed to start', err: String(error) })}\n`,
-  );
-  process.exit(1);
+void runProcess({
+  logger,
+  readyMessage: 'gateway ready',
+  app: {
+    start: async () => {
+      app = await buildApp({ config, logger });
+      await app.listen({ port: config.GATEWAY_PORT, host: config.GATEWAY_HOST });
+      return { port: config.GATEWAY_PORT };
+    },
+    // Readiness turns off first, then requests and sockets drain; a drain that outlives the grace
+    // period fails the stop (exit 1) rather than hanging the rollout.
+    close: async () => {
+      if (!app) return;
+      const closing = app.close();
+      const outcome = await Promise.race([
+        closing.then(() => 'closed' as const),
+        delay(config.SHUTDOWN_GRACE_MS, 'timed-out' as const, { ref: false }),
+      ]);
+      if (outcome === 'timed-out') throw new Error('shutdown grace period exceeded');
+    },
+  },
 });
