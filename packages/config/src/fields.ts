@@ -61,14 +61,12 @@ export const env = {
 
   /** A comma-separated list of non-empty items. */
   list: () =>
-    z
-      .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .map((item) => item.trim())
-          .filter((item) => item.length > 0),
-      ),
+    z.string().transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    ),
 
   /** A value that is wrapped so it cannot be logged by accident. */
   secret: (minLength = 1) =>

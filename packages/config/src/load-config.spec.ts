@@ -26,7 +26,11 @@ describe('loadConfig', () => {
   it('names every missing or malformed variable and never echoes a value', () => {
     let caught: unknown;
     try {
-      loadConfig(schema, { DATABASE_URL: 'mysql://nope', DB_POOL_MAX: '500', JWT_SECRET: 'short-secret' });
+      loadConfig(schema, {
+        DATABASE_URL: 'mysql://nope',
+        DB_POOL_MAX: '500',
+        JWT_SECRET: 'short-secret',
+      });
     } catch (error) {
       caught = error;
     }

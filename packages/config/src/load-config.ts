@@ -43,7 +43,8 @@ export function loadConfig<Shape extends z.ZodRawShape>(
   throw new ConfigError(
     result.error.issues.map((issue) => ({
       variable: issue.path.map(String).join('.') || '(root)',
-      message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
+      message:
+        issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
     })),
   );
 }

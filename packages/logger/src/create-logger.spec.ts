@@ -1,4 +1,10 @@
-import { captureLogs, contextFrom, createLogger, outgoingContextHeaders, runWithContext } from './index';
+import {
+  captureLogs,
+  contextFrom,
+  createLogger,
+  outgoingContextHeaders,
+  runWithContext,
+} from './index';
 
 describe('createLogger', () => {
   it('stamps lines with the current request context', async () => {
@@ -11,7 +17,12 @@ describe('createLogger', () => {
     });
     logger.info('outside');
     const [inside, outside] = captured.lines();
-    expect(inside).toMatchObject({ msg: 'inside', requestId: 'req-1', service: 'test', level: 'info' });
+    expect(inside).toMatchObject({
+      msg: 'inside',
+      requestId: 'req-1',
+      service: 'test',
+      level: 'info',
+    });
     expect(outside?.requestId).toBeUndefined();
   });
 
@@ -20,7 +31,11 @@ describe('createLogger', () => {
     const logger = createLogger({ name: 'test', destination: captured.stream });
     logger.info(
       {
-        request: { email: 'a@example.com', password: 'correct horse battery', nested: { refreshToken: 'rt_abc' } },
+        request: {
+          email: 'a@example.com',
+          password: 'correct horse battery',
+          nested: { refreshToken: 'rt_abc' },
+        },
         headers: { authorization: 'Bearer eyJhbGciOi' },
         note: 'card 4242 4242 4242 4242 on file',
         orderId: '1234567890123',

@@ -39,7 +39,10 @@ export function newRequestId(): string {
  * Builds a context from untrusted incoming values: a valid request id is kept, anything else is
  * replaced by a fresh one; an invalid traceparent is dropped.
  */
-export function contextFrom(incoming: { requestId?: unknown; traceparent?: unknown }): RequestContext {
+export function contextFrom(incoming: {
+  requestId?: unknown;
+  traceparent?: unknown;
+}): RequestContext {
   const requestId = isValidRequestId(incoming.requestId) ? incoming.requestId : newRequestId();
   return isValidTraceparent(incoming.traceparent)
     ? { requestId, traceparent: incoming.traceparent }

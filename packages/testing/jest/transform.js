@@ -17,12 +17,13 @@ const compilerOptions = {
 
 module.exports = {
   process(sourceText, sourcePath) {
-    const { outputText } = ts.transpileModule(sourceText, { fileName: sourcePath, compilerOptions });
+    const { outputText } = ts.transpileModule(sourceText, {
+      fileName: sourcePath,
+      compilerOptions,
+    });
     return { code: outputText };
   },
   getCacheKey(sourceText, sourcePath) {
-    return createHash('sha256')
-      .update(`${ts.version}\0${sourcePath}\0${sourceText}`)
-      .digest('hex');
+    return createHash('sha256').update(`${ts.version}\0${sourcePath}\0${sourceText}`).digest('hex');
   },
 };

@@ -16,7 +16,8 @@ const ARTICLES = 2_000;
 
 function summary(label: string, samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (quantile: number) => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))];
+  const at = (quantile: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))];
   const ms = (value: number) => `${value.toFixed(2).padStart(7)} ms`;
   return `| ${label} | ${ms(sorted[0])} | ${ms(at(0.5))} | ${ms(at(0.95))} |`;
 }
@@ -33,7 +34,9 @@ async function main(): Promise<void> {
   try {
     const authors = Array.from({ length: 50 }, () => randomUUID());
     authors.forEach((id, index) => environment.users.setUser(id, `Author ${index}`));
-    const body = '# Heading\n\n' + 'Some *Markdown* with a [link](https://example.com) and `code`.\n\n'.repeat(40);
+    const body =
+      '# Heading\n\n' +
+      'Some *Markdown* with a [link](https://example.com) and `code`.\n\n'.repeat(40);
     await environment.sql.query(
       `INSERT INTO articles (id, slug, title, body, excerpt, author_id, status, updated_at, published_at)
        SELECT gen_random_uuid(), 'measure-' || i, 'Article ' || i, $1 || i, 'excerpt', ($2::uuid[])[1 + i % 50],
@@ -46,7 +49,9 @@ async function main(): Promise<void> {
        SELECT id, 'tag-' || (hashtext(id::text) & 1023) % 100, published_at FROM articles`,
     );
     await environment.sql.query('ANALYZE');
-    const { rows } = await environment.sql.query<{ slug: string }>(`SELECT slug FROM articles LIMIT ${ROUNDS}`);
+    const { rows } = await environment.sql.query<{ slug: string }>(
+      `SELECT slug FROM articles LIMIT ${ROUNDS}`,
+    );
 
     const coldGet: number[] = [];
     const warmGet: number[] = [];
@@ -80,6 +85,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

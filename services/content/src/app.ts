@@ -1,6 +1,11 @@
 import { Cache, closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { ContentServiceService, UserServiceClient } from '@strata/contracts';
-import { createGrpcClient, createGrpcServer, startMetricsServer, type MetricsServer } from '@strata/grpc';
+import {
+  createGrpcClient,
+  createGrpcServer,
+  startMetricsServer,
+  type MetricsServer,
+} from '@strata/grpc';
 import { type Logger } from '@strata/logger';
 import { type ArticleRecord } from './articles/article';
 import { ArticleCaches, type ListPageRecord } from './articles/article-caches';
@@ -45,7 +50,11 @@ export interface BuildAppOptions {
  * Builds the whole service without touching the network: pools and clients connect lazily and
  * the server binds in `start()`, so tests build it in-process on port 0 exactly as production does.
  */
-export function buildApp(config: ContentServiceConfig, logger: Logger, options: BuildAppOptions = {}): ContentApp {
+export function buildApp(
+  config: ContentServiceConfig,
+  logger: Logger,
+  options: BuildAppOptions = {},
+): ContentApp {
   const database = openContentDatabase({
     url: config.DATABASE_URL,
     poolMax: config.DB_POOL_MAX,
@@ -102,8 +111,13 @@ export function buildApp(config: ContentServiceConfig, logger: Logger, options: 
 
   const userClient = options.authors
     ? undefined
-    : createGrpcClient(UserServiceClient, { target: config.USER_SERVICE_URL, defaultDeadlineMs: config.USER_SERVICE_DEADLINE_MS });
-  const authors = options.authors ?? new GrpcAuthorDirectory(userClient!, logger, config.USER_SERVICE_DEADLINE_MS);
+    : createGrpcClient(UserServiceClient, {
+        target: config.USER_SERVICE_URL,
+        defaultDeadlineMs: config.USER_SERVICE_DEADLINE_MS,
+      });
+  const authors =
+    options.authors ??
+    new GrpcAuthorDirectory(userClient!, logger, config.USER_SERVICE_DEADLINE_MS);
   const events = new RedisRealtimePublisher(eventsRedis, logger);
   const articlesRepository = new ArticlesRepository(database.prisma);
 
@@ -121,7 +135,13 @@ export function buildApp(config: ContentServiceConfig, logger: Logger, options: 
     ContentServiceService,
     contentServiceHandlers({
       articles: new ArticleUseCases(articlesRepository, caches, fragments, authors),
-      comments: new CommentUseCases(new CommentsRepository(database.prisma), articlesRepository, authors, events, logger),
+      comments: new CommentUseCases(
+        new CommentsRepository(database.prisma),
+        articlesRepository,
+        authors,
+        events,
+        logger,
+      ),
       media: new MediaUseCases(
         database.prisma,
         options.storage ?? new LocalDirectoryStorage(config.MEDIA_STORAGE_DIR),
@@ -138,13 +158,18 @@ export function buildApp(config: ContentServiceConfig, logger: Logger, options: 
       await Promise.all([waitUntilReady(cacheRedis, 1_000), waitUntilReady(eventsRedis, 1_000)]);
       const port = await server.start();
       if (config.METRICS_PORT !== undefined) {
-        metrics = await startMetricsServer({ port: config.METRICS_PORT, registry: server.metricsRegistry });
+        metrics = await startMetricsServer({
+          port: config.METRICS_PORT,
+          registry: server.metricsRegistry,
+        });
       }
       return { port };
     },
     close() {
       closing ??= (async () => {
-        await server.shutdown(options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs });
+        await server.shutdown(
+          options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs },
+        );
         await metrics?.close();
         await Promise.all([caches.drain(), fragments.drain()]);
         await Promise.all([closeRedis(cacheRedis), closeRedis(eventsRedis)]);

@@ -22,13 +22,15 @@ export function enqueueInOutbox<Payload extends object>(
 function transactionView(tx: ContentTransaction): OutboxTransactionClient {
   return {
     $executeRaw: (query, ...values) => tx.$executeRaw(query, ...values),
-    $queryRaw: <Row>(query: TemplateStringsArray, ...values: unknown[]) => tx.$queryRaw<Row>(query, ...values),
+    $queryRaw: <Row>(query: TemplateStringsArray, ...values: unknown[]) =>
+      tx.$queryRaw<Row>(query, ...values),
   };
 }
 
 /** The root client as the relay sees it: transactions hand out the same raw-query view. */
 export function outboxDatabase(client: ContentDatabase): OutboxDatabase {
   return {
-    $transaction: (work, options) => client.$transaction((tx) => work(transactionView(tx)), options),
+    $transaction: (work, options) =>
+      client.$transaction((tx) => work(transactionView(tx)), options),
   };
 }

@@ -27,7 +27,11 @@ export interface BuildWorkerOptions {
  * The content service's background process: relays committed outbox rows to BullMQ (media
  * processing, emails) and processes media. Scaled separately from the gRPC server.
  */
-export function buildWorker(config: ContentServiceConfig, logger: Logger, options: BuildWorkerOptions = {}): ContentWorker {
+export function buildWorker(
+  config: ContentServiceConfig,
+  logger: Logger,
+  options: BuildWorkerOptions = {},
+): ContentWorker {
   const database = openContentDatabase({
     url: config.DATABASE_URL,
     // One connection per concurrent job, plus the relay's transaction.
@@ -47,7 +51,11 @@ export function buildWorker(config: ContentServiceConfig, logger: Logger, option
     connection: { url: config.REDIS_QUEUE_URL },
     ...(options.queuePrefix === undefined ? {} : { prefix: options.queuePrefix }),
   };
-  const relay = createOutboxRelay({ database: outboxDatabase(database.prisma), producer: queueSettings, logger });
+  const relay = createOutboxRelay({
+    database: outboxDatabase(database.prisma),
+    producer: queueSettings,
+    logger,
+  });
   const processor = new MediaProcessor({
     database: database.prisma,
     storage: options.storage ?? new LocalDirectoryStorage(config.MEDIA_STORAGE_DIR),

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import {
+  captureContext,
   enqueueInTransaction,
+  jobOptionsFor,
   type JobDefinition,
   type OutboxDatabase,
   type OutboxTransactionClient,
@@ -32,5 +35,39 @@ export function enqueueInOutbox<Payload extends object>(
 export function outboxDatabase(database: PaymentDatabase): OutboxDatabase {
   return {
     $transaction: (work, options) => database.$transaction((tx) => work(outboxView(tx)), options),
+  };
+}
+
+/** The column values of one `outbox_events` row, as `enqueueInTransaction` would write them. */
+export interface OutboxRow {
+  readonly id: string;
+  readonly queue: string;
+  readonly name: string;
+  /** JSON text for the `jsonb` columns. */
+  readonly payload: string;
+  readonly context: string | null;
+  readonly options: string;
+  readonly delayMs: number;
+}
+
+/**
+ * The outbox row for a job, for callers that fold the INSERT into a larger single statement
+ * (CreatePayment's one-round-trip CTE) instead of a Prisma interactive transaction.
+ * Mirrors `enqueueInTransaction` of @strata/queue (payload validated by the definition, options
+ * fixed at enqueue time without `delay`/`jobId`, the request context captured); `outbox.spec.ts`
+ * compares the two so that a change in the kit's row format fails a test here.
+ */
+export async function outboxRow<Payload extends object>(definition: JobDefinition<Payload>, payload: Payload): Promise<OutboxRow> {
+  await definition.parse(payload);
+  const { delay: _delay, jobId: _jobId, ...jobOptions } = jobOptionsFor(definition);
+  const context = captureContext();
+  return {
+    id: randomUUID(),
+    queue: definition.queue,
+    name: definition.name,
+    payload: JSON.stringify(payload),
+    context: context === undefined ? null : JSON.stringify(context),
+    options: JSON.stringify(jobOptions),
+    delayMs: 0,
   };
 }

@@ -36,7 +36,11 @@ describe('psp-simulator', () => {
 
   it('rejects requests without the API key', async () => {
     psp = buildPspApp(config(), logger);
-    const response = await psp.server.inject({ method: 'POST', url: '/v1/charges', payload: { amount: 100, currency: 'EUR' } });
+    const response = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/charges',
+      payload: { amount: 100, currency: 'EUR' },
+    });
     expect(response.statusCode).toBe(401);
     expect(psp.processor.charges.size).toBe(0);
   });
@@ -45,12 +49,20 @@ describe('psp-simulator', () => {
     psp = buildPspApp(config(), logger);
     const payload = { amount: 500, currency: 'EUR', reference: 'pay_1' };
     const responses = await Promise.all(
-      Array.from({ length: 5 }, () => psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('k1'), payload })),
+      Array.from({ length: 5 }, () =>
+        psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('k1'), payload }),
+      ),
     );
-    const bodies = new Set(responses.filter((response) => response.statusCode === 201).map((response) => response.body));
+    const bodies = new Set(
+      responses.filter((response) => response.statusCode === 201).map((response) => response.body),
+    );
     expect(bodies.size).toBe(1);
     expect(psp.processor.charges.size).toBe(1);
-    const listed = await psp.server.inject({ method: 'GET', url: '/v1/charges?reference=pay_1', headers: headers() });
+    const listed = await psp.server.inject({
+      method: 'GET',
+      url: '/v1/charges?reference=pay_1',
+      headers: headers(),
+    });
     expect(listed.json<{ data: unknown[] }>().data).toHaveLength(1);
 
     const reused = await psp.server.inject({
@@ -66,9 +78,19 @@ describe('psp-simulator', () => {
   it('answers 409 while the first request with a key is still running', async () => {
     psp = buildPspApp(config({ PSP_LATENCY_MIN_MS: 100, PSP_LATENCY_MAX_MS: 100 }), logger);
     const payload = { amount: 500, currency: 'EUR' };
-    const first = psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('slow'), payload });
+    const first = psp.server.inject({
+      method: 'POST',
+      url: '/v1/charges',
+      headers: headers('slow'),
+      payload,
+    });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = await psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('slow'), payload });
+    const second = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/charges',
+      headers: headers('slow'),
+      payload,
+    });
     expect(second.statusCode).toBe(409);
     expect((await first).statusCode).toBe(201);
   });
@@ -76,15 +98,30 @@ describe('psp-simulator', () => {
   it('stores declines under the key; transient errors have no effect', async () => {
     psp = buildPspApp(config({ PSP_DECLINE_RATE: 1 }), logger);
     const payload = { amount: 500, currency: 'EUR' };
-    const declined = await psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('d'), payload });
+    const declined = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/charges',
+      headers: headers('d'),
+      payload,
+    });
     expect(declined.statusCode).toBe(402);
     expect(declined.json<{ failure_code: string }>().failure_code).toBe('card_declined');
-    const replay = await psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('d'), payload });
+    const replay = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/charges',
+      headers: headers('d'),
+      payload,
+    });
     expect(replay.body).toBe(declined.body);
     await psp.server.close();
 
     psp = buildPspApp(config({ PSP_ERROR_RATE: 1 }), logger);
-    const failed = await psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('e'), payload });
+    const failed = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/charges',
+      headers: headers('e'),
+      payload,
+    });
     expect(failed.statusCode).toBe(503);
     expect(psp.processor.charges.size).toBe(0);
   });
@@ -98,9 +135,19 @@ describe('psp-simulator', () => {
       payload: { amount: 1000, currency: 'EUR' },
     });
     const chargeId = charge.json<{ id: string }>().id;
-    const first = await psp.server.inject({ method: 'POST', url: '/v1/refunds', headers: headers('r1'), payload: { charge: chargeId, amount: 700 } });
+    const first = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/refunds',
+      headers: headers('r1'),
+      payload: { charge: chargeId, amount: 700 },
+    });
     expect(first.statusCode).toBe(201);
-    const second = await psp.server.inject({ method: 'POST', url: '/v1/refunds', headers: headers('r2'), payload: { charge: chargeId, amount: 301 } });
+    const second = await psp.server.inject({
+      method: 'POST',
+      url: '/v1/refunds',
+      headers: headers('r2'),
+      payload: { charge: chargeId, amount: 301 },
+    });
     expect(second.statusCode).toBe(422);
     expect(psp.processor.charges.get(chargeId)?.amount_refunded).toBe(700);
   });
@@ -136,19 +183,31 @@ describe('psp-simulator', () => {
       await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
       const port = (receiver.address() as AddressInfo).port;
       psp = buildPspApp(config({ PSP_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` }), logger);
-      await psp.server.inject({ method: 'POST', url: '/v1/charges', headers: headers('w'), payload: { amount: 100, currency: 'USD' } });
+      await psp.server.inject({
+        method: 'POST',
+        url: '/v1/charges',
+        headers: headers('w'),
+        payload: { amount: 100, currency: 'USD' },
+      });
 
       const deadline = Date.now() + 5_000;
-      while (received.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (received.length < 3 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(received.map((delivery) => delivery.status)).toEqual([500, 500, 204]);
       expect(received.every((delivery) => delivery.verified)).toBe(true);
       expect(new Set(received.map((delivery) => delivery.id)).size).toBe(1);
-      const events = await psp.server.inject({ method: 'GET', url: '/v1/events', headers: headers() });
-      const deliveries = events.json<{ data: Array<{ delivered: boolean; attempts: number; event: { type: string } }> }>().data;
-      expect(deliveries.map((delivery) => [delivery.event.type, delivery.delivered, delivery.attempts])).toEqual([
-        ['charge.succeeded', true, 3],
-      ]);
+      const events = await psp.server.inject({
+        method: 'GET',
+        url: '/v1/events',
+        headers: headers(),
+      });
+      const deliveries = events.json<{
+        data: Array<{ delivered: boolean; attempts: number; event: { type: string } }>;
+      }>().data;
+      expect(
+        deliveries.map((delivery) => [delivery.event.type, delivery.delivered, delivery.attempts]),
+      ).toEqual([['charge.succeeded', true, 3]]);
     });
   });
 });

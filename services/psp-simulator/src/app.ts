@@ -1,5 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { type Logger } from '@strata/logger';
 import { type PspConfig } from './config';
 import { PspProcessor, errorResponse, type PspResponse } from './processor';
@@ -96,7 +101,12 @@ export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
           type: 'object',
           required: ['amount', 'currency'],
           additionalProperties: false,
-          properties: { amount: AMOUNT, currency: CURRENCY, reference: REFERENCE, capture: { type: 'boolean' } },
+          properties: {
+            amount: AMOUNT,
+            currency: CURRENCY,
+            reference: REFERENCE,
+            capture: { type: 'boolean' },
+          },
         },
       },
     },
@@ -118,8 +128,11 @@ export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
   );
 
   server.post<{ Params: { id: string } }>('/v1/charges/:id/capture', async (request, reply) => {
-    const response = await processor.idempotent(`capture`, idempotencyKey(request), { charge: request.params.id }, () =>
-      processor.capture(request.params.id),
+    const response = await processor.idempotent(
+      `capture`,
+      idempotencyKey(request),
+      { charge: request.params.id },
+      () => processor.capture(request.params.id),
     );
     return send(reply, response);
   });
@@ -132,7 +145,11 @@ export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
           type: 'object',
           required: ['charge', 'amount'],
           additionalProperties: false,
-          properties: { charge: { type: 'string', minLength: 1 }, amount: AMOUNT, reference: REFERENCE },
+          properties: {
+            charge: { type: 'string', minLength: 1 },
+            amount: AMOUNT,
+            reference: REFERENCE,
+          },
         },
       },
     },
@@ -140,7 +157,11 @@ export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
       const key = idempotencyKey(request);
       const response = await processor.idempotent('refunds', key, request.body, () =>
         processor.createRefund(
-          { charge: request.body.charge, amount: request.body.amount, reference: request.body.reference ?? null },
+          {
+            charge: request.body.charge,
+            amount: request.body.amount,
+            reference: request.body.reference ?? null,
+          },
           key ?? '',
         ),
       );
@@ -151,20 +172,28 @@ export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
   // Inspection, for tests and developers: "exactly one charge" is asserted against these.
   server.get<{ Querystring: { reference?: string } }>('/v1/charges', (request, reply) => {
     const reference = request.query.reference;
-    const data = [...processor.charges.values()].filter((charge) => reference === undefined || charge.reference === reference);
+    const data = [...processor.charges.values()].filter(
+      (charge) => reference === undefined || charge.reference === reference,
+    );
     return reply.send({ data });
   });
   server.get<{ Params: { id: string } }>('/v1/charges/:id', (request, reply) => {
     const charge = processor.charges.get(request.params.id);
-    return charge ? reply.send(charge) : send(reply, errorResponse(404, 'resource_missing', 'no such charge'));
+    return charge
+      ? reply.send(charge)
+      : send(reply, errorResponse(404, 'resource_missing', 'no such charge'));
   });
   server.get<{ Querystring: { reference?: string } }>('/v1/refunds', (request, reply) => {
     const reference = request.query.reference;
     return reply.send({
-      data: [...processor.refunds.values()].filter((refund) => reference === undefined || refund.reference === reference),
+      data: [...processor.refunds.values()].filter(
+        (refund) => reference === undefined || refund.reference === reference,
+      ),
     });
   });
-  server.get('/v1/events', (_request, reply) => reply.send({ data: [...webhooks.deliveries.values()] }));
+  server.get('/v1/events', (_request, reply) =>
+    reply.send({ data: [...webhooks.deliveries.values()] }),
+  );
   server.post<{ Params: { id: string } }>('/v1/events/:id/redeliver', (request, reply) =>
     webhooks.redeliver(request.params.id)
       ? reply.code(202).send({ redelivered: true })

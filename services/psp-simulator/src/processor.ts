@@ -31,7 +31,8 @@ export interface Refund {
   created: number;
 }
 
-export type PspEventType = 'charge.succeeded' | 'charge.failed' | 'refund.succeeded' | 'refund.failed';
+export type PspEventType =
+  'charge.succeeded' | 'charge.failed' | 'refund.succeeded' | 'refund.failed';
 
 /** What a handler answers; stored under the idempotency key when it is a definitive outcome. */
 export interface PspResponse {
@@ -87,7 +88,11 @@ export class PspProcessor {
     work: () => PspResponse,
   ): Promise<PspResponse> {
     if (key === undefined || key.length === 0 || key.length > 255) {
-      return errorResponse(400, 'idempotency_key_required', 'Idempotency-Key header (1-255 chars) is required');
+      return errorResponse(
+        400,
+        'idempotency_key_required',
+        'Idempotency-Key header (1-255 chars) is required',
+      );
     }
     const entryKey = `${scope}:${key}`;
     this.requestCounts.set(entryKey, (this.requestCounts.get(entryKey) ?? 0) + 1);
@@ -95,10 +100,18 @@ export class PspProcessor {
     const existing = this.idempotency.get(entryKey);
     if (existing) {
       if (existing.fingerprint !== print) {
-        return errorResponse(422, 'idempotency_key_reused', 'Idempotency-Key was used with another request body');
+        return errorResponse(
+          422,
+          'idempotency_key_reused',
+          'Idempotency-Key was used with another request body',
+        );
       }
       if (existing.response === undefined) {
-        return errorResponse(409, 'idempotency_request_in_progress', 'a request with this Idempotency-Key is in progress');
+        return errorResponse(
+          409,
+          'idempotency_request_in_progress',
+          'a request with this Idempotency-Key is in progress',
+        );
       }
       return existing.response;
     }
@@ -109,7 +122,11 @@ export class PspProcessor {
       if (this.options.random() < this.options.errorRate) {
         // A transient failure has no effect, so the key is released for the retry.
         this.idempotency.delete(entryKey);
-        return errorResponse(503, 'processor_unavailable', 'simulated transient failure, retry with the same key');
+        return errorResponse(
+          503,
+          'processor_unavailable',
+          'simulated transient failure, retry with the same key',
+        );
       }
       entry.response = work();
       return entry.response;
@@ -119,7 +136,10 @@ export class PspProcessor {
     }
   }
 
-  createCharge(input: { amount: number; currency: string; reference: string | null; capture: boolean }, key: string): PspResponse {
+  createCharge(
+    input: { amount: number; currency: string; reference: string | null; capture: boolean },
+    key: string,
+  ): PspResponse {
     const declined = this.options.random() < this.options.declineRate;
     const charge: Charge = {
       id: `ch_${randomUUID().replaceAll('-', '')}`,
@@ -147,7 +167,8 @@ export class PspProcessor {
     const charge = this.charges.get(chargeId);
     if (!charge) return errorResponse(404, 'resource_missing', 'no such charge');
     if (charge.status === 'succeeded') return { statusCode: 200, body: charge };
-    if (charge.status !== 'authorized') return errorResponse(409, 'charge_not_capturable', 'charge cannot be captured');
+    if (charge.status !== 'authorized')
+      return errorResponse(409, 'charge_not_capturable', 'charge cannot be captured');
     charge.status = 'succeeded';
     charge.captured = true;
     charge.amount_captured = charge.amount;
@@ -155,10 +176,14 @@ export class PspProcessor {
     return { statusCode: 200, body: charge };
   }
 
-  createRefund(input: { charge: string; amount: number; reference: string | null }, key: string): PspResponse {
+  createRefund(
+    input: { charge: string; amount: number; reference: string | null },
+    key: string,
+  ): PspResponse {
     const charge = this.charges.get(input.charge);
     if (!charge) return errorResponse(404, 'resource_missing', 'no such charge');
-    if (!charge.captured) return errorResponse(409, 'charge_not_refundable', 'charge was not captured');
+    if (!charge.captured)
+      return errorResponse(409, 'charge_not_refundable', 'charge was not captured');
     if (charge.amount_refunded + input.amount > charge.amount_captured) {
       return errorResponse(422, 'amount_too_large', 'refund exceeds the captured amount');
     }

@@ -51,7 +51,13 @@ export class WebhookDispatcher {
       created: Math.floor(Date.now() / 1000),
       data: { object },
     };
-    this.deliveries.set(event.id, { event, attempts: 0, delivered: false, lastStatus: null, lastError: null });
+    this.deliveries.set(event.id, {
+      event,
+      attempts: 0,
+      delivered: false,
+      lastStatus: null,
+      lastError: null,
+    });
     this.schedule(event.id, 0);
     return event;
   }
@@ -99,7 +105,10 @@ export class WebhookDispatcher {
           [TIMESTAMP_HEADER]: timestamp,
         },
         body,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.attemptTimeoutMs ?? 5_000)]),
+        signal: AbortSignal.any([
+          this.abort.signal,
+          AbortSignal.timeout(this.options.attemptTimeoutMs ?? 5_000),
+        ]),
       });
       await response.body?.cancel();
       state.lastStatus = response.status;
@@ -113,7 +122,10 @@ export class WebhookDispatcher {
     }
     if (this.closed) return;
     if (state.attempts >= this.options.maxAttempts) {
-      this.options.logger.warn({ eventId, attempts: state.attempts }, 'webhook given up after max attempts');
+      this.options.logger.warn(
+        { eventId, attempts: state.attempts },
+        'webhook given up after max attempts',
+      );
       return;
     }
     const delay = Math.min(this.options.backoffMs * 2 ** (state.attempts - 1), MAX_BACKOFF_MS);

@@ -33,7 +33,10 @@ export class ArticleCaches {
   }
 
   async afterWrite(id: string, slugs: ReadonlyArray<string | undefined>): Promise<void> {
-    const keys = [ArticleCaches.idKey(id), ...slugs.flatMap((slug) => (slug ? [ArticleCaches.slugKey(slug)] : []))];
+    const keys = [
+      ArticleCaches.idKey(id),
+      ...slugs.flatMap((slug) => (slug ? [ArticleCaches.slugKey(slug)] : [])),
+    ];
     await Promise.all([this.articles.invalidate(keys), this.lists.bumpNamespace()]);
   }
 

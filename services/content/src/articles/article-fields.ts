@@ -51,18 +51,23 @@ export function parseId(field: string, value: string): string {
 export function parseTitle(value: string): string {
   const title = value.trim();
   if (title.length === 0) throw invalidArgument('title', 'must not be empty');
-  if (length(title) > TITLE_MAX) throw invalidArgument('title', `must be at most ${TITLE_MAX} characters`);
+  if (length(title) > TITLE_MAX)
+    throw invalidArgument('title', `must be at most ${TITLE_MAX} characters`);
   return title;
 }
 
 export function parseBody(value: string): string {
-  if (length(value) > BODY_MAX) throw invalidArgument('body', `must be at most ${BODY_MAX} characters`);
+  if (length(value) > BODY_MAX)
+    throw invalidArgument('body', `must be at most ${BODY_MAX} characters`);
   return value;
 }
 
 export function parseSlug(value: string): string {
   if (value.length === 0 || value.length > SLUG_MAX || !SLUG_PATTERN.test(value)) {
-    throw invalidArgument('slug', `must be 1 to ${SLUG_MAX} characters of a-z and 0-9 in dash-separated groups`);
+    throw invalidArgument(
+      'slug',
+      `must be 1 to ${SLUG_MAX} characters of a-z and 0-9 in dash-separated groups`,
+    );
   }
   if (isUuid(value)) throw invalidArgument('slug', 'must not look like a UUID');
   return value;
@@ -73,7 +78,11 @@ export function parseTags(values: readonly string[]): string[] {
   const tags = [...new Set(values.map((tag) => tag.trim().toLowerCase()))];
   if (tags.length > TAGS_MAX) throw invalidArgument('tags', `at most ${TAGS_MAX} tags`);
   for (const tag of tags) {
-    if (!TAG_PATTERN.test(tag)) throw invalidArgument('tags', `each tag must be 1 to ${TAG_MAX} characters of a-z, 0-9 and -`);
+    if (!TAG_PATTERN.test(tag))
+      throw invalidArgument(
+        'tags',
+        `each tag must be 1 to ${TAG_MAX} characters of a-z, 0-9 and -`,
+      );
   }
   return tags.sort();
 }

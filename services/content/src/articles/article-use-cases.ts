@@ -4,7 +4,13 @@ import { isUniqueViolation } from '@strata/db';
 import { type AuthorDirectory } from '../authors/author-directory';
 import { excerptFromHtml } from '../rendering/markdown.renderer';
 import { type FragmentCache } from '../rendering/fragment-cache';
-import { type ArticleRecord, type ArticleSummaryRecord, type ListFilters, canChange, canSee } from './article';
+import {
+  type ArticleRecord,
+  type ArticleSummaryRecord,
+  type ListFilters,
+  canChange,
+  canSee,
+} from './article';
 import { ArticleCaches, type ListPageRecord } from './article-caches';
 import {
   type ActingUser,
@@ -74,7 +80,13 @@ export class ArticleUseCases {
     const wantedSlug = input.slug === undefined ? undefined : parseSlug(input.slug);
     // Rendering through the fragment cache also warms it: the first read renders nothing.
     const bodyHtml = await this.fragments.render(body);
-    const fields = { title, body, tags, excerpt: excerptFromHtml(bodyHtml), authorId: actor.userId };
+    const fields = {
+      title,
+      body,
+      tags,
+      excerpt: excerptFromHtml(bodyHtml),
+      authorId: actor.userId,
+    };
 
     let article: ArticleRecord | undefined;
     if (wantedSlug !== undefined) {
@@ -87,7 +99,8 @@ export class ArticleUseCases {
     } else {
       const base = slugFromTitle(title);
       for (let attempt = 0; attempt < DERIVED_SLUG_ATTEMPTS && !article; attempt += 1) {
-        const slug = attempt === 0 ? base : `${base.slice(0, SLUG_MAX - 9)}-${randomBytes(4).toString('hex')}`;
+        const slug =
+          attempt === 0 ? base : `${base.slice(0, SLUG_MAX - 9)}-${randomBytes(4).toString('hex')}`;
         try {
           article = await this.repository.create({ ...fields, slug });
         } catch (error) {
@@ -139,7 +152,11 @@ export class ArticleUseCases {
     if (!deleted) throw notFound('article not found');
   }
 
-  async get(idOrSlug: string, actor: ActingUser | undefined, signal?: AbortSignal): Promise<ArticleView> {
+  async get(
+    idOrSlug: string,
+    actor: ActingUser | undefined,
+    signal?: AbortSignal,
+  ): Promise<ArticleView> {
     if (idOrSlug.length === 0 || idOrSlug.length > SLUG_MAX) {
       throw invalidArgument('id_or_slug', `must be 1 to ${SLUG_MAX} characters`);
     }
@@ -147,7 +164,9 @@ export class ArticleUseCases {
       ? await this.caches.articles.getOrLoad(ArticleCaches.idKey(idOrSlug.toLowerCase()), () =>
           this.repository.findById(idOrSlug.toLowerCase()),
         )
-      : await this.caches.articles.getOrLoad(ArticleCaches.slugKey(idOrSlug), () => this.repository.findBySlug(idOrSlug));
+      : await this.caches.articles.getOrLoad(ArticleCaches.slugKey(idOrSlug), () =>
+          this.repository.findBySlug(idOrSlug),
+        );
     if (!article || !canSee(article, actor)) throw notFound('article not found');
     return this.view(article, undefined, signal);
   }
@@ -155,7 +174,11 @@ export class ArticleUseCases {
   async list(input: ListArticlesInput, signal?: AbortSignal): Promise<ArticlePage> {
     const pageSize = parsePageSize(input.pageSize);
     const filters = parseListFilters(input);
-    const fingerprint = filterFingerprint({ tag: filters.tag, author: input.authorId, query: filters.query });
+    const fingerprint = filterFingerprint({
+      tag: filters.tag,
+      author: input.authorId,
+      query: filters.query,
+    });
     const after = decodePageToken(input.pageToken, fingerprint);
 
     let page: ListPageRecord;
@@ -164,7 +187,11 @@ export class ArticleUseCases {
     } else {
       const key = ArticleCaches.listKey({ f: fingerprint, s: pageSize, t: input.pageToken });
       page = await this.caches.lists.getOrLoad(key, async () => {
-        const rows = await this.repository.list({ ...filters, ...(after ? { after } : {}), limit: pageSize + 1 });
+        const rows = await this.repository.list({
+          ...filters,
+          ...(after ? { after } : {}),
+          limit: pageSize + 1,
+        });
         const items = rows.slice(0, pageSize);
         const last = items.at(-1);
         const nextPageToken =
@@ -183,7 +210,10 @@ export class ArticleUseCases {
       signal,
     );
     return {
-      items: page.items.map((summary) => ({ summary, authorName: names.get(summary.authorId) ?? '' })),
+      items: page.items.map((summary) => ({
+        summary,
+        authorName: names.get(summary.authorId) ?? '',
+      })),
       nextPageToken: page.nextPageToken,
     };
   }
@@ -193,11 +223,16 @@ export class ArticleUseCases {
     if (!isUuid(articleId)) throw invalidArgument('article_id', 'must be a UUID');
     const article = await this.repository.findById(articleId.toLowerCase());
     if (!article || !canSee(article, actor)) throw notFound('article not found');
-    if (!canChange(article, actor)) throw permissionDenied('only the author or an admin may change this article');
+    if (!canChange(article, actor))
+      throw permissionDenied('only the author or an admin may change this article');
     return article;
   }
 
-  private async view(article: ArticleRecord, bodyHtml?: string, signal?: AbortSignal): Promise<ArticleView> {
+  private async view(
+    article: ArticleRecord,
+    bodyHtml?: string,
+    signal?: AbortSignal,
+  ): Promise<ArticleView> {
     const [html, names] = await Promise.all([
       bodyHtml ?? this.fragments.render(article.body),
       this.authors.displayNames([article.authorId], signal),
@@ -210,12 +245,15 @@ function parseListFilters(input: ListArticlesInput): ListFilters {
   const filters: { tag?: string; authorId?: string; query?: string } = {};
   if (input.tag !== undefined) {
     const tag = input.tag.trim().toLowerCase();
-    if (tag.length === 0 || tag.length > TAG_MAX) throw invalidArgument('tag', `must be 1 to ${TAG_MAX} characters`);
+    if (tag.length === 0 || tag.length > TAG_MAX)
+      throw invalidArgument('tag', `must be 1 to ${TAG_MAX} characters`);
     filters.tag = tag;
   }
-  if (input.authorId !== undefined && isUuid(input.authorId)) filters.authorId = input.authorId.toLowerCase();
+  if (input.authorId !== undefined && isUuid(input.authorId))
+    filters.authorId = input.authorId.toLowerCase();
   if (input.query !== undefined) {
-    if ([...input.query].length > QUERY_MAX) throw invalidArgument('query', `must be at most ${QUERY_MAX} characters`);
+    if ([...input.query].length > QUERY_MAX)
+      throw invalidArgument('query', `must be at most ${QUERY_MAX} characters`);
     const query = input.query.trim();
     if (query.length > 0) filters.query = query;
   }

@@ -38,10 +38,19 @@ export interface ListFilters {
 }
 
 /** Drafts are visible to their author and admins only. */
-export function canSee(article: ArticleRecord, actor: { userId: string; isAdmin: boolean } | undefined): boolean {
-  return article.status === 'published' || (actor !== undefined && (actor.isAdmin || actor.userId === article.authorId));
+export function canSee(
+  article: ArticleRecord,
+  actor: { userId: string; isAdmin: boolean } | undefined,
+): boolean {
+  return (
+    article.status === 'published' ||
+    (actor !== undefined && (actor.isAdmin || actor.userId === article.authorId))
+  );
 }
 
-export function canChange(article: ArticleRecord, actor: { userId: string; isAdmin: boolean }): boolean {
+export function canChange(
+  article: ArticleRecord,
+  actor: { userId: string; isAdmin: boolean },
+): boolean {
   return actor.isAdmin || actor.userId === article.authorId;
 }

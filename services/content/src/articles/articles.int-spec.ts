@@ -23,12 +23,18 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
     await environment?.close();
   });
 
-  const create = (actor: { userId: string; role: number }, title: string, extra: Partial<contentV1.CreateArticleRequest> = {}) =>
-    service.client.createArticle({ actor, title, body: `Body of ${title}`, tags: [], ...extra });
+  const create = (
+    actor: { userId: string; role: number },
+    title: string,
+    extra: Partial<contentV1.CreateArticleRequest> = {},
+  ) => service.client.createArticle({ actor, title, body: `Body of ${title}`, tags: [], ...extra });
 
   it('creates a draft with rendered HTML, sorted tags, a derived slug and the author name', async () => {
     const ada = newUser(environment, 'Ada Lovelace');
-    const { article } = await create(ada, 'Hello, Wörld!', { body: '# Title\n\nSome *text*.', tags: ['Zeta', 'alpha', 'zeta'] });
+    const { article } = await create(ada, 'Hello, Wörld!', {
+      body: '# Title\n\nSome *text*.',
+      tags: ['Zeta', 'alpha', 'zeta'],
+    });
     expect(article).toMatchObject({
       slug: 'hello-world',
       title: 'Hello, Wörld!',
@@ -48,7 +54,9 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
   it('rejects a taken explicit slug with ALREADY_EXISTS and bad fields with INVALID_ARGUMENT naming them', async () => {
     const ada = newUser(environment, 'Ada');
     await create(ada, 'One', { slug: 'taken-slug' });
-    expect((await grpcFailure(create(ada, 'Two', { slug: 'taken-slug' }))).code).toBe(status.ALREADY_EXISTS);
+    expect((await grpcFailure(create(ada, 'Two', { slug: 'taken-slug' }))).code).toBe(
+      status.ALREADY_EXISTS,
+    );
 
     const cases: Array<[Partial<contentV1.CreateArticleRequest>, string]> = [
       [{ title: '' }, 'title'],
@@ -61,16 +69,21 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
     ];
     for (const [fields, field] of cases) {
       const failure = await grpcFailure(create(ada, fields.title ?? 'Valid title', fields));
-      expect({ field, code: failure.code, reported: failure.field }).toEqual({ field, code: status.INVALID_ARGUMENT, reported: field });
+      expect({ field, code: failure.code, reported: failure.field }).toEqual({
+        field,
+        code: status.INVALID_ARGUMENT,
+        reported: field,
+      });
     }
     const { rows } = await environment.sql.query<{ count: string }>(
       `SELECT count(*) FROM articles WHERE author_id = $1`,
       [ada.userId],
     );
     expect(Number(rows[0].count)).toBe(1); // nothing was written by the failed calls
-    expect((await grpcFailure(service.client.createArticle({ title: 'No actor', body: '', tags: [] }))).code).toBe(
-      status.UNAUTHENTICATED,
-    );
+    expect(
+      (await grpcFailure(service.client.createArticle({ title: 'No actor', body: '', tags: [] })))
+        .code,
+    ).toBe(status.UNAUTHENTICATED);
   });
 
   it('sanitises the rendered body: no script, no event handlers, no javascript: links', async () => {
@@ -96,10 +109,15 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
       expect(tag).not.toMatch(/javascript:/i);
     }
     expect(html).not.toMatch(/<script/i);
-    expect(html).toContain('<a href="https://example.com" rel="nofollow noopener noreferrer">ok</a>');
+    expect(html).toContain(
+      '<a href="https://example.com" rel="nofollow noopener noreferrer">ok</a>',
+    );
 
     // The same on a read, which goes through the caches.
-    const { article: read } = await service.client.getArticle({ idOrSlug: article!.id, actor: mallory });
+    const { article: read } = await service.client.getArticle({
+      idOrSlug: article!.id,
+      actor: mallory,
+    });
     expect(read?.bodyHtml).toBe(html);
   });
 
@@ -121,7 +139,9 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
       expect((await grpcFailure(call)).code).toBe(status.NOT_FOUND);
     }
     // The author sees their draft by id and by slug.
-    expect((await service.client.getArticle({ idOrSlug: article!.slug, actor: author })).article?.id).toBe(id);
+    expect(
+      (await service.client.getArticle({ idOrSlug: article!.slug, actor: author })).article?.id,
+    ).toBe(id);
 
     await service.client.publishArticle({ actor: author, articleId: id });
     for (const call of [
@@ -133,14 +153,24 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
     }
     expect((await service.client.getArticle({ idOrSlug: id })).article?.title).toBe('Guarded');
 
-    const { article: edited } = await service.client.updateArticle({ actor: admin, articleId: id, title: 'Edited by admin' });
+    const { article: edited } = await service.client.updateArticle({
+      actor: admin,
+      articleId: id,
+      title: 'Edited by admin',
+    });
     expect(edited?.title).toBe('Edited by admin');
     expect(edited?.author?.userId).toBe(author.userId);
 
     await service.client.deleteArticle({ actor: author, articleId: id });
-    expect((await grpcFailure(service.client.getArticle({ idOrSlug: id }))).code).toBe(status.NOT_FOUND);
-    expect((await grpcFailure(service.client.deleteArticle({ actor: author, articleId: id }))).code).toBe(status.NOT_FOUND);
-    expect((await grpcFailure(service.client.updateArticle({ actor: author, articleId: 'nope' }))).field).toBe('article_id');
+    expect((await grpcFailure(service.client.getArticle({ idOrSlug: id }))).code).toBe(
+      status.NOT_FOUND,
+    );
+    expect(
+      (await grpcFailure(service.client.deleteArticle({ actor: author, articleId: id }))).code,
+    ).toBe(status.NOT_FOUND);
+    expect(
+      (await grpcFailure(service.client.updateArticle({ actor: author, articleId: 'nope' }))).field,
+    ).toBe('article_id');
   });
 
   it('publishes idempotently, keeping the first publish time', async () => {
@@ -163,29 +193,53 @@ describe('articles (real PostgreSQL, Redis and a gRPC user service)', () => {
     // Warm every cache: by id, by slug, the tag list.
     await service.client.getArticle({ idOrSlug: id });
     await service.client.getArticle({ idOrSlug: article!.slug });
-    expect((await service.client.listArticles({ pageSize: 10, pageToken: '', tag })).articles.map((a) => a.title)).toEqual([
-      'Cached title',
-    ]);
+    expect(
+      (await service.client.listArticles({ pageSize: 10, pageToken: '', tag })).articles.map(
+        (a) => a.title,
+      ),
+    ).toEqual(['Cached title']);
 
-    await service.client.updateArticle({ actor: author, articleId: id, title: 'New title', body: 'new **body**', slug: 'new-slug-x' });
+    await service.client.updateArticle({
+      actor: author,
+      articleId: id,
+      title: 'New title',
+      body: 'new **body**',
+      slug: 'new-slug-x',
+    });
     const byId = await service.client.getArticle({ idOrSlug: id });
-    expect(byId.article).toMatchObject({ title: 'New title', body: 'new **body**', slug: 'new-slug-x' });
+    expect(byId.article).toMatchObject({
+      title: 'New title',
+      body: 'new **body**',
+      slug: 'new-slug-x',
+    });
     expect(byId.article?.bodyHtml).toBe('<p>new <strong>body</strong></p>\n');
     expect((await service.client.getArticle({ idOrSlug: 'new-slug-x' })).article?.id).toBe(id);
-    expect((await grpcFailure(service.client.getArticle({ idOrSlug: article!.slug }))).code).toBe(status.NOT_FOUND);
-    expect((await service.client.listArticles({ pageSize: 10, pageToken: '', tag })).articles.map((a) => a.title)).toEqual([
-      'New title',
-    ]);
+    expect((await grpcFailure(service.client.getArticle({ idOrSlug: article!.slug }))).code).toBe(
+      status.NOT_FOUND,
+    );
+    expect(
+      (await service.client.listArticles({ pageSize: 10, pageToken: '', tag })).articles.map(
+        (a) => a.title,
+      ),
+    ).toEqual(['New title']);
 
     // Tags removed → gone from the tag list at once.
     await service.client.updateArticle({ actor: author, articleId: id, tags: { values: [] } });
-    expect((await service.client.listArticles({ pageSize: 10, pageToken: '', tag })).articles).toEqual([]);
+    expect(
+      (await service.client.listArticles({ pageSize: 10, pageToken: '', tag })).articles,
+    ).toEqual([]);
     expect((await service.client.getArticle({ idOrSlug: id })).article?.tags).toEqual([]);
 
     // Deleted → not found, and not listed.
     await service.client.deleteArticle({ actor: author, articleId: id });
-    expect((await grpcFailure(service.client.getArticle({ idOrSlug: id }))).code).toBe(status.NOT_FOUND);
-    const everything = await service.client.listArticles({ pageSize: 100, pageToken: '', authorId: author.userId });
+    expect((await grpcFailure(service.client.getArticle({ idOrSlug: id }))).code).toBe(
+      status.NOT_FOUND,
+    );
+    const everything = await service.client.listArticles({
+      pageSize: 100,
+      pageToken: '',
+      authorId: author.userId,
+    });
     expect(everything.articles).toEqual([]);
   });
 });

@@ -125,7 +125,9 @@ export class ArticlesRepository {
         select: { id: true },
       });
       if (article.tags.length > 0) {
-        await tx.articleTag.createMany({ data: article.tags.map((tag) => ({ articleId: created.id, tag })) });
+        await tx.articleTag.createMany({
+          data: article.tags.map((tag) => ({ articleId: created.id, tag })),
+        });
       }
       return this.mustFind(created.id, tx);
     });
@@ -150,7 +152,11 @@ export class ArticlesRepository {
         await tx.articleTag.deleteMany({ where: { articleId: id } });
         if (changes.tags.length > 0) {
           await tx.articleTag.createMany({
-            data: changes.tags.map((tag) => ({ articleId: id, tag, publishedAt: updated.publishedAt })),
+            data: changes.tags.map((tag) => ({
+              articleId: id,
+              tag,
+              publishedAt: updated.publishedAt,
+            })),
           });
         }
       }
@@ -201,7 +207,10 @@ export class ArticlesRepository {
 export function listSql(query: ListQuery): Prisma.Sql {
   const after = query.after;
   const afterTime = after ? new Date(after.time) : undefined;
-  const authorFilter = query.authorId === undefined ? Prisma.empty : Prisma.sql`AND a.author_id = ${query.authorId}::uuid`;
+  const authorFilter =
+    query.authorId === undefined
+      ? Prisma.empty
+      : Prisma.sql`AND a.author_id = ${query.authorId}::uuid`;
 
   if (query.query !== undefined) {
     // The tsquery is written inline (not joined as a FROM item) so the planner estimates its
@@ -225,9 +234,10 @@ export function listSql(query: ListQuery): Prisma.Sql {
   }
 
   if (query.tag !== undefined) {
-    const cursor = afterTime && after
-      ? Prisma.sql`AND (t.published_at, t.article_id) < (${afterTime}::timestamptz, ${after.id}::uuid)`
-      : Prisma.empty;
+    const cursor =
+      afterTime && after
+        ? Prisma.sql`AND (t.published_at, t.article_id) < (${afterTime}::timestamptz, ${after.id}::uuid)`
+        : Prisma.empty;
     return Prisma.sql`
       SELECT ${SUMMARY_COLUMNS}
       FROM article_tags t JOIN articles a ON a.id = t.article_id
@@ -236,9 +246,10 @@ export function listSql(query: ListQuery): Prisma.Sql {
       LIMIT ${query.limit}`;
   }
 
-  const cursor = afterTime && after
-    ? Prisma.sql`AND (a.published_at, a.id) < (${afterTime}::timestamptz, ${after.id}::uuid)`
-    : Prisma.empty;
+  const cursor =
+    afterTime && after
+      ? Prisma.sql`AND (a.published_at, a.id) < (${afterTime}::timestamptz, ${after.id}::uuid)`
+      : Prisma.empty;
   return Prisma.sql`
     SELECT ${SUMMARY_COLUMNS}
     FROM articles a

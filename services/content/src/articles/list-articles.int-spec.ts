@@ -22,7 +22,10 @@ interface PlanNode {
 }
 
 function indexesUsed(plan: PlanNode): string[] {
-  return [...(plan['Index Name'] ? [plan['Index Name']] : []), ...(plan.Plans ?? []).flatMap(indexesUsed)];
+  return [
+    ...(plan['Index Name'] ? [plan['Index Name']] : []),
+    ...(plan.Plans ?? []).flatMap(indexesUsed),
+  ];
 }
 
 function nodeTypes(plan: PlanNode): string[] {
@@ -89,7 +92,10 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
       expect(indexesUsed(first)).toContain('articles_published_idx');
       expect(nodeTypes(first)).not.toContain('Sort');
       const row = await somePublished();
-      const later = await explain({ limit: 21, after: { time: row.published_at.getTime(), id: row.id } });
+      const later = await explain({
+        limit: 21,
+        after: { time: row.published_at.getTime(), id: row.id },
+      });
       expect(indexesUsed(later)).toContain('articles_published_idx');
       expect(nodeTypes(later)).not.toContain('Sort');
     });
@@ -135,8 +141,12 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
         const page = await counted.client.listArticles({ pageSize, pageToken: '' });
         expect(page.articles).toHaveLength(pageSize);
         expect(page.articles.every((article) => article.tags.length > 0)).toBe(true);
-        expect(page.articles.every((article) => article.author?.displayName.startsWith('Seed author'))).toBe(true);
-        expect(new Set(page.articles.map((article) => article.author?.userId)).size).toBeGreaterThan(1);
+        expect(
+          page.articles.every((article) => article.author?.displayName.startsWith('Seed author')),
+        ).toBe(true);
+        expect(
+          new Set(page.articles.map((article) => article.author?.userId)).size,
+        ).toBeGreaterThan(1);
         expect(statements.length).toBeGreaterThanOrEqual(1);
         expect(statements.length).toBeLessThanOrEqual(3);
         expect(environment.users.calls.length - callsBefore).toBe(1);
@@ -151,7 +161,12 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
     const tag = 'stable-paging';
     const existing: string[] = [];
     for (let index = 0; index < 30; index += 1) {
-      const { article } = await service.client.createArticle({ actor: writer, title: `Stable ${index}`, body: 'b', tags: [tag] });
+      const { article } = await service.client.createArticle({
+        actor: writer,
+        title: `Stable ${index}`,
+        body: 'b',
+        tags: [tag],
+      });
       await service.client.publishArticle({ actor: writer, articleId: article!.id });
       existing.push(article!.id);
     }
@@ -163,7 +178,12 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
       seen.push(...page.articles.map((article) => article.id));
       pageToken = page.nextPageToken;
       // Between every two pages, a new article appears at the head of the list.
-      const { article } = await service.client.createArticle({ actor: writer, title: `New ${inserted}`, body: 'b', tags: [tag] });
+      const { article } = await service.client.createArticle({
+        actor: writer,
+        title: `New ${inserted}`,
+        body: 'b',
+        tags: [tag],
+      });
       await service.client.publishArticle({ actor: writer, articleId: article!.id });
       inserted += 1;
     } while (pageToken !== '');
@@ -174,23 +194,64 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
 
   it('filters by tag and author, searches by relevance, and answers unknown filters with empty pages', async () => {
     const author = newUser(environment, 'Searcher');
-    const inTitle = await service.client.createArticle({ actor: author, title: 'Zymurgy for beginners', body: 'Brewing.', tags: ['brew'] });
-    const inBody = await service.client.createArticle({ actor: author, title: 'Fermentation', body: 'A note on zymurgy.', tags: [] });
-    const draft = await service.client.createArticle({ actor: author, title: 'Zymurgy draft', body: 'zymurgy', tags: ['brew'] });
-    for (const created of [inBody, inTitle]) await service.client.publishArticle({ actor: author, articleId: created.article!.id });
+    const inTitle = await service.client.createArticle({
+      actor: author,
+      title: 'Zymurgy for beginners',
+      body: 'Brewing.',
+      tags: ['brew'],
+    });
+    const inBody = await service.client.createArticle({
+      actor: author,
+      title: 'Fermentation',
+      body: 'A note on zymurgy.',
+      tags: [],
+    });
+    const draft = await service.client.createArticle({
+      actor: author,
+      title: 'Zymurgy draft',
+      body: 'zymurgy',
+      tags: ['brew'],
+    });
+    for (const created of [inBody, inTitle])
+      await service.client.publishArticle({ actor: author, articleId: created.article!.id });
 
-    const search = await service.client.listArticles({ pageSize: 10, pageToken: '', query: 'zymurgy' });
-    expect(search.articles.map((article) => article.id)).toEqual([inTitle.article!.id, inBody.article!.id]);
-    expect(search.articles[0]).toMatchObject({ tags: ['brew'], author: { displayName: 'Searcher' } });
+    const search = await service.client.listArticles({
+      pageSize: 10,
+      pageToken: '',
+      query: 'zymurgy',
+    });
+    expect(search.articles.map((article) => article.id)).toEqual([
+      inTitle.article!.id,
+      inBody.article!.id,
+    ]);
+    expect(search.articles[0]).toMatchObject({
+      tags: ['brew'],
+      author: { displayName: 'Searcher' },
+    });
     expect(search.articles[0]).not.toHaveProperty('body');
 
     // Search pages are stable too (rank, time, id in the token).
-    const first = await service.client.listArticles({ pageSize: 1, pageToken: '', query: 'zymurgy' });
-    const second = await service.client.listArticles({ pageSize: 1, pageToken: first.nextPageToken, query: 'zymurgy' });
-    expect([...first.articles, ...second.articles].map((article) => article.id)).toEqual(search.articles.map((article) => article.id));
+    const first = await service.client.listArticles({
+      pageSize: 1,
+      pageToken: '',
+      query: 'zymurgy',
+    });
+    const second = await service.client.listArticles({
+      pageSize: 1,
+      pageToken: first.nextPageToken,
+      query: 'zymurgy',
+    });
+    expect([...first.articles, ...second.articles].map((article) => article.id)).toEqual(
+      search.articles.map((article) => article.id),
+    );
     expect(second.nextPageToken).toBe('');
 
-    const byTagAndAuthor = await service.client.listArticles({ pageSize: 10, pageToken: '', tag: 'BREW', authorId: author.userId });
+    const byTagAndAuthor = await service.client.listArticles({
+      pageSize: 10,
+      pageToken: '',
+      tag: 'BREW',
+      authorId: author.userId,
+    });
     expect(byTagAndAuthor.articles.map((article) => article.id)).toEqual([inTitle.article!.id]);
     expect(byTagAndAuthor.articles.map((article) => article.id)).not.toContain(draft.article!.id);
 
@@ -200,7 +261,9 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
       { authorId: 'not-a-uuid' },
       { query: 'qwxzyvutnonexistentword' },
     ]) {
-      expect(await service.client.listArticles({ pageSize: 10, pageToken: '', ...request })).toEqual({ articles: [], nextPageToken: '' });
+      expect(
+        await service.client.listArticles({ pageSize: 10, pageToken: '', ...request }),
+      ).toEqual({ articles: [], nextPageToken: '' });
     }
   });
 
@@ -217,10 +280,18 @@ describe('ListArticles: indexes, query count, pagination, filters, search', () =
       [{ query: 'x'.repeat(201) }, 'query'],
     ];
     for (const [request, field] of cases) {
-      const failure = await grpcFailure(service.client.listArticles({ pageSize: 2, pageToken: '', ...request }));
-      expect({ field, code: failure.code, reported: failure.field }).toEqual({ field, code: status.INVALID_ARGUMENT, reported: field });
+      const failure = await grpcFailure(
+        service.client.listArticles({ pageSize: 2, pageToken: '', ...request }),
+      );
+      expect({ field, code: failure.code, reported: failure.field }).toEqual({
+        field,
+        code: status.INVALID_ARGUMENT,
+        reported: field,
+      });
     }
     // The default page size is 20.
-    expect((await service.client.listArticles({ pageSize: 0, pageToken: '' })).articles).toHaveLength(20);
+    expect(
+      (await service.client.listArticles({ pageSize: 0, pageToken: '' })).articles,
+    ).toHaveLength(20);
   });
 });

@@ -26,13 +26,19 @@ interface TokenBody {
 const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function filterFingerprint(filters: Record<string, string | undefined>): string {
-  const canonical = JSON.stringify(Object.entries(filters).filter(([, value]) => value !== undefined).sort());
+  const canonical = JSON.stringify(
+    Object.entries(filters)
+      .filter(([, value]) => value !== undefined)
+      .sort(),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
 }
 
 export function encodePageToken(fingerprint: string, position: KeysetPosition): string {
   const body: TokenBody = { v: 1, f: fingerprint, t: position.time, i: position.id };
-  return Buffer.from(JSON.stringify(position.rank === undefined ? body : { ...body, r: position.rank })).toString('base64url');
+  return Buffer.from(
+    JSON.stringify(position.rank === undefined ? body : { ...body, r: position.rank }),
+  ).toString('base64url');
 }
 
 /** The position in `token`, `undefined` for an empty token; INVALID_ARGUMENT page_token otherwise. */
@@ -48,7 +54,8 @@ export function decodePageToken(token: string, fingerprint: string): KeysetPosit
   }
   if (typeof body !== 'object' || body === null) throw malformed();
   const { v, f, t, i, r } = body as Record<string, unknown>;
-  if (v !== 1 || f !== fingerprint || typeof i !== 'string' || !ID_PATTERN.test(i)) throw malformed();
+  if (v !== 1 || f !== fingerprint || typeof i !== 'string' || !ID_PATTERN.test(i))
+    throw malformed();
   if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) throw malformed();
   if (r !== undefined && (typeof r !== 'number' || !Number.isFinite(r))) throw malformed();
   return r === undefined ? { time: t, id: i } : { time: t, id: i, rank: r };

@@ -31,7 +31,10 @@ export class GrpcAuthorDirectory implements AuthorDirectory {
       );
       for (const user of response.users) names.set(user.id, user.displayName);
     } catch (error) {
-      this.logger.warn({ err: error, count: unique.length }, 'author names unavailable; serving without them');
+      this.logger.warn(
+        { err: error, count: unique.length },
+        'author names unavailable; serving without them',
+      );
     }
     return names;
   }

@@ -40,7 +40,8 @@ export class CommentUseCases {
   async create(actor: ActingUser, articleId: string, body: string): Promise<CommentView> {
     if (!isUuid(articleId)) throw invalidArgument('article_id', 'must be a UUID');
     if (body.trim().length === 0) throw invalidArgument('body', 'must not be empty');
-    if ([...body].length > COMMENT_BODY_MAX) throw invalidArgument('body', `must be at most ${COMMENT_BODY_MAX} characters`);
+    if ([...body].length > COMMENT_BODY_MAX)
+      throw invalidArgument('body', `must be at most ${COMMENT_BODY_MAX} characters`);
     const article = await this.articles.findById(articleId.toLowerCase());
     if (!article || !canSee(article, actor)) throw notFound('article not found');
 
@@ -52,7 +53,11 @@ export class CommentUseCases {
         ? (commentId) => ({
             toUserId: article.authorId,
             template: 'comment-on-article',
-            data: { articleTitle: article.title, articleSlug: article.slug, commentExcerpt: excerpt },
+            data: {
+              articleTitle: article.title,
+              articleSlug: article.slug,
+              commentExcerpt: excerpt,
+            },
             idempotencyKey: `comment-created:${commentId}`,
           })
         : undefined,
@@ -111,7 +116,7 @@ export class CommentUseCases {
     const comment = await this.comments.findById(commentId.toLowerCase());
     if (!comment) throw notFound('comment not found');
     if (comment.authorId !== actor.userId && !actor.isAdmin) {
-      throw permissionDenied('only the comment\'s writer or an admin may delete it');
+      throw permissionDenied("only the comment's writer or an admin may delete it");
     }
     if (!(await this.comments.delete(comment.id))) throw notFound('comment not found');
   }

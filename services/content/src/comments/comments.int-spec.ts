@@ -28,7 +28,12 @@ describe('comments', () => {
   });
 
   async function publishedArticle(author: { userId: string; role: number }) {
-    const { article } = await service.client.createArticle({ actor: author, title: 'Commented', body: 'b', tags: [] });
+    const { article } = await service.client.createArticle({
+      actor: author,
+      title: 'Commented',
+      body: 'b',
+      tags: [],
+    });
     await service.client.publishArticle({ actor: author, articleId: article!.id });
     return article!;
   }
@@ -44,8 +49,16 @@ describe('comments', () => {
       if (event) events.push(event);
     });
 
-    const { comment } = await service.client.createComment({ actor: reader, articleId: article.id, body: '  Great <b>post</b>!  ' });
-    expect(comment).toMatchObject({ articleId: article.id, body: '  Great <b>post</b>!  ', author: { userId: reader.userId, displayName: 'Reader Rita' } });
+    const { comment } = await service.client.createComment({
+      actor: reader,
+      articleId: article.id,
+      body: '  Great <b>post</b>!  ',
+    });
+    expect(comment).toMatchObject({
+      articleId: article.id,
+      body: '  Great <b>post</b>!  ',
+      author: { userId: reader.userId, displayName: 'Reader Rita' },
+    });
 
     await waitFor(() => events.length === 1);
     expect(events[0]).toMatchObject({
@@ -60,9 +73,10 @@ describe('comments', () => {
         excerpt: 'Great <b>post</b>!',
       },
     });
-    const { rows } = await environment.sql.query<{ queue: string; payload: { toUserId: string; template: string; idempotencyKey: string } }>(
-      `SELECT queue, payload FROM outbox_events WHERE name = 'send-email'`,
-    );
+    const { rows } = await environment.sql.query<{
+      queue: string;
+      payload: { toUserId: string; template: string; idempotencyKey: string };
+    }>(`SELECT queue, payload FROM outbox_events WHERE name = 'send-email'`);
     expect(rows).toEqual([
       {
         queue: 'email',
@@ -78,7 +92,9 @@ describe('comments', () => {
     await service.client.createComment({ actor: author, articleId: article.id, body: 'Thanks' });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(events).toHaveLength(1);
-    const emails = await environment.sql.query(`SELECT 1 FROM outbox_events WHERE name = 'send-email'`);
+    const emails = await environment.sql.query(
+      `SELECT 1 FROM outbox_events WHERE name = 'send-email'`,
+    );
     expect(emails.rowCount).toBe(1);
     await subscriber.unsubscribe();
   });
@@ -86,28 +102,79 @@ describe('comments', () => {
   it('validates input and hides drafts', async () => {
     const author = newUser(environment, 'Drafter');
     const reader = newUser(environment, 'Reader');
-    const { article: draft } = await service.client.createArticle({ actor: author, title: 'Draft', body: 'b', tags: [] });
-    expect((await grpcFailure(service.client.createComment({ articleId: draft!.id, body: 'x' }))).code).toBe(status.UNAUTHENTICATED);
-    expect((await grpcFailure(service.client.createComment({ actor: reader, articleId: draft!.id, body: 'x' }))).code).toBe(status.NOT_FOUND);
-    expect((await grpcFailure(service.client.listComments({ articleId: draft!.id, pageSize: 0, pageToken: '' }))).code).toBe(
-      status.NOT_FOUND,
-    );
-    for (const [body, field] of [['   ', 'body'], ['x'.repeat(5_001), 'body']] as const) {
-      expect((await grpcFailure(service.client.createComment({ actor: author, articleId: draft!.id, body }))).field).toBe(field);
+    const { article: draft } = await service.client.createArticle({
+      actor: author,
+      title: 'Draft',
+      body: 'b',
+      tags: [],
+    });
+    expect(
+      (await grpcFailure(service.client.createComment({ articleId: draft!.id, body: 'x' }))).code,
+    ).toBe(status.UNAUTHENTICATED);
+    expect(
+      (
+        await grpcFailure(
+          service.client.createComment({ actor: reader, articleId: draft!.id, body: 'x' }),
+        )
+      ).code,
+    ).toBe(status.NOT_FOUND);
+    expect(
+      (
+        await grpcFailure(
+          service.client.listComments({ articleId: draft!.id, pageSize: 0, pageToken: '' }),
+        )
+      ).code,
+    ).toBe(status.NOT_FOUND);
+    for (const [body, field] of [
+      ['   ', 'body'],
+      ['x'.repeat(5_001), 'body'],
+    ] as const) {
+      expect(
+        (
+          await grpcFailure(
+            service.client.createComment({ actor: author, articleId: draft!.id, body }),
+          )
+        ).field,
+      ).toBe(field);
     }
-    expect((await grpcFailure(service.client.createComment({ actor: author, articleId: 'x', body: 'y' }))).field).toBe('article_id');
+    expect(
+      (
+        await grpcFailure(
+          service.client.createComment({ actor: author, articleId: 'x', body: 'y' }),
+        )
+      ).field,
+    ).toBe('article_id');
     // The author may comment on (and list) their own draft.
-    await service.client.createComment({ actor: author, articleId: draft!.id, body: 'note to self' });
-    expect((await service.client.listComments({ articleId: draft!.id, pageSize: 0, pageToken: '', actor: author })).comments).toHaveLength(1);
+    await service.client.createComment({
+      actor: author,
+      articleId: draft!.id,
+      body: 'note to self',
+    });
+    expect(
+      (
+        await service.client.listComments({
+          articleId: draft!.id,
+          pageSize: 0,
+          pageToken: '',
+          actor: author,
+        })
+      ).comments,
+    ).toHaveLength(1);
   });
 
   it('lists oldest first with stable cursor pages and resolves names in one call per page', async () => {
     const author = newUser(environment, 'Lister');
     const article = await publishedArticle(author);
-    const commenters = Array.from({ length: 5 }, (_, index) => newUser(environment, `Commenter ${index}`));
+    const commenters = Array.from({ length: 5 }, (_, index) =>
+      newUser(environment, `Commenter ${index}`),
+    );
     const ids: string[] = [];
     for (let index = 0; index < 12; index += 1) {
-      const { comment } = await service.client.createComment({ actor: commenters[index % 5], articleId: article.id, body: `c${index}` });
+      const { comment } = await service.client.createComment({
+        actor: commenters[index % 5],
+        articleId: article.id,
+        body: `c${index}`,
+      });
       ids.push(comment!.id);
     }
     const seen: string[] = [];
@@ -115,19 +182,35 @@ describe('comments', () => {
     let pages = 0;
     do {
       const callsBefore = environment.users.calls.length;
-      const page = await service.client.listComments({ articleId: article.id, pageSize: 5, pageToken });
+      const page = await service.client.listComments({
+        articleId: article.id,
+        pageSize: 5,
+        pageToken,
+      });
       expect(environment.users.calls.length - callsBefore).toBe(1);
-      expect(page.comments.every((comment) => comment.author?.displayName.startsWith('Commenter'))).toBe(true);
+      expect(
+        page.comments.every((comment) => comment.author?.displayName.startsWith('Commenter')),
+      ).toBe(true);
       seen.push(...page.comments.map((comment) => comment.id));
       pageToken = page.nextPageToken;
       pages += 1;
     } while (pageToken !== '');
     expect(pages).toBe(3);
     expect(seen).toEqual(ids);
-    expect((await grpcFailure(service.client.listComments({ articleId: article.id, pageSize: 101, pageToken: '' }))).field).toBe('page_size');
-    expect((await grpcFailure(service.client.listComments({ articleId: article.id, pageSize: 5, pageToken: 'bad' }))).field).toBe(
-      'page_token',
-    );
+    expect(
+      (
+        await grpcFailure(
+          service.client.listComments({ articleId: article.id, pageSize: 101, pageToken: '' }),
+        )
+      ).field,
+    ).toBe('page_size');
+    expect(
+      (
+        await grpcFailure(
+          service.client.listComments({ articleId: article.id, pageSize: 5, pageToken: 'bad' }),
+        )
+      ).field,
+    ).toBe('page_token');
   });
 
   it('lets the writer or an admin delete a comment, and nobody else', async () => {
@@ -135,20 +218,45 @@ describe('comments', () => {
     const writer = newUser(environment, 'Writer');
     const admin = newUser(environment, 'Admin', true);
     const article = await publishedArticle(author);
-    const { comment: first } = await service.client.createComment({ actor: writer, articleId: article.id, body: 'one' });
-    const { comment: second } = await service.client.createComment({ actor: writer, articleId: article.id, body: 'two' });
+    const { comment: first } = await service.client.createComment({
+      actor: writer,
+      articleId: article.id,
+      body: 'one',
+    });
+    const { comment: second } = await service.client.createComment({
+      actor: writer,
+      articleId: article.id,
+      body: 'two',
+    });
 
-    expect((await grpcFailure(service.client.deleteComment({ actor: author, commentId: first!.id }))).code).toBe(status.PERMISSION_DENIED);
-    expect((await grpcFailure(service.client.deleteComment({ commentId: first!.id }))).code).toBe(status.UNAUTHENTICATED);
+    expect(
+      (await grpcFailure(service.client.deleteComment({ actor: author, commentId: first!.id })))
+        .code,
+    ).toBe(status.PERMISSION_DENIED);
+    expect((await grpcFailure(service.client.deleteComment({ commentId: first!.id }))).code).toBe(
+      status.UNAUTHENTICATED,
+    );
     await service.client.deleteComment({ actor: writer, commentId: first!.id });
     await service.client.deleteComment({ actor: admin, commentId: second!.id });
-    expect((await grpcFailure(service.client.deleteComment({ actor: writer, commentId: first!.id }))).code).toBe(status.NOT_FOUND);
-    expect((await service.client.listComments({ articleId: article.id, pageSize: 0, pageToken: '' })).comments).toEqual([]);
+    expect(
+      (await grpcFailure(service.client.deleteComment({ actor: writer, commentId: first!.id })))
+        .code,
+    ).toBe(status.NOT_FOUND);
+    expect(
+      (await service.client.listComments({ articleId: article.id, pageSize: 0, pageToken: '' }))
+        .comments,
+    ).toEqual([]);
 
     // Deleting the article deletes its comments for good.
-    const { comment: third } = await service.client.createComment({ actor: writer, articleId: article.id, body: 'three' });
+    const { comment: third } = await service.client.createComment({
+      actor: writer,
+      articleId: article.id,
+      body: 'three',
+    });
     await service.client.deleteArticle({ actor: author, articleId: article.id });
-    const { rowCount } = await environment.sql.query('SELECT 1 FROM comments WHERE id = $1', [third!.id]);
+    const { rowCount } = await environment.sql.query('SELECT 1 FROM comments WHERE id = $1', [
+      third!.id,
+    ]);
     expect(rowCount).toBe(0);
   });
 });

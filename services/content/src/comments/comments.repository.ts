@@ -30,7 +30,11 @@ export class CommentsRepository {
   }
 
   /** Oldest first, keyset (created_at, id) ascending over `comments_article_created_idx`. */
-  list(articleId: string, after: { time: number; id: string } | undefined, limit: number): Promise<CommentRecord[]> {
+  list(
+    articleId: string,
+    after: { time: number; id: string } | undefined,
+    limit: number,
+  ): Promise<CommentRecord[]> {
     return this.database.comment.findMany({
       where: {
         articleId,

@@ -19,8 +19,10 @@ function parseCommentEmail(input: unknown): CommentEmailPayload {
   if (typeof value.toUserId !== 'string' || value.template !== 'comment-on-article') {
     throw new Error('toUserId and template comment-on-article are required');
   }
-  if (typeof value.idempotencyKey !== 'string' || value.idempotencyKey === '') throw new Error('idempotencyKey is required');
-  if (typeof value.data !== 'object' || value.data === null) throw new Error('data must be an object');
+  if (typeof value.idempotencyKey !== 'string' || value.idempotencyKey === '')
+    throw new Error('idempotencyKey is required');
+  if (typeof value.data !== 'object' || value.data === null)
+    throw new Error('data must be an object');
   for (const item of Object.values(value.data)) {
     if (typeof item !== 'string') throw new Error('data values must be strings');
   }

@@ -1,4 +1,8 @@
-import { type RealtimeEvent, realtimeEventChannel, serializeRealtimeEvent } from '@strata/contracts';
+import {
+  type RealtimeEvent,
+  realtimeEventChannel,
+  serializeRealtimeEvent,
+} from '@strata/contracts';
 import { type Logger } from '@strata/logger';
 import { type Redis } from 'ioredis';
 

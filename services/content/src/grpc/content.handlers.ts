@@ -13,7 +13,11 @@ export interface ContentUseCases {
 }
 
 /** Thin adapters: proto in, use case, proto out. Errors are DomainErrors thrown below. */
-export function contentServiceHandlers({ articles, comments, media }: ContentUseCases): ContentServiceServer {
+export function contentServiceHandlers({
+  articles,
+  comments,
+  media,
+}: ContentUseCases): ContentServiceServer {
   return {
     createArticle: unary(async (request) => {
       const actor = requireActor(request.actor);
@@ -45,7 +49,11 @@ export function contentServiceHandlers({ articles, comments, media }: ContentUse
       return {};
     }),
     getArticle: unary(async (request, context) => {
-      const view = await articles.get(request.idOrSlug, optionalActor(request.actor), context.signal);
+      const view = await articles.get(
+        request.idOrSlug,
+        optionalActor(request.actor),
+        context.signal,
+      );
       return { article: toArticle(view) };
     }),
     listArticles: unary(async (request, context) => {
@@ -65,7 +73,11 @@ export function contentServiceHandlers({ articles, comments, media }: ContentUse
       };
     }),
     createComment: unary(async (request) => {
-      const view = await comments.create(requireActor(request.actor), request.articleId, request.body);
+      const view = await comments.create(
+        requireActor(request.actor),
+        request.articleId,
+        request.body,
+      );
       return { comment: toComment(view) };
     }),
     listComments: unary(async (request, context) => {

@@ -16,14 +16,20 @@ export function toArticle(view: ArticleView): contentV1.Article {
     excerpt: article.excerpt,
     tags: [...article.tags],
     author: { userId: article.authorId, displayName: view.authorName },
-    status: article.status === 'published' ? contentV1.ArticleStatus.PUBLISHED : contentV1.ArticleStatus.DRAFT,
+    status:
+      article.status === 'published'
+        ? contentV1.ArticleStatus.PUBLISHED
+        : contentV1.ArticleStatus.DRAFT,
     createTime: new Date(article.createdAt),
     updateTime: new Date(article.updatedAt),
     publishTime: article.publishedAt === null ? undefined : new Date(article.publishedAt),
   };
 }
 
-export function toArticleSummary(summary: ArticleSummaryRecord, authorName: string): contentV1.ArticleSummary {
+export function toArticleSummary(
+  summary: ArticleSummaryRecord,
+  authorName: string,
+): contentV1.ArticleSummary {
   return {
     id: summary.id,
     slug: summary.slug,

@@ -16,10 +16,13 @@ const ascii = (text: string): number[] => [...text].map((character) => character
  * trusted: a ".png" that is not a PNG is caught here. Returns undefined for anything else.
  */
 export function detectFileType(bytes: Uint8Array): DetectedType | undefined {
-  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { kind: 'image', contentType: 'image/png' };
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+    return { kind: 'image', contentType: 'image/png' };
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return { kind: 'image', contentType: 'image/jpeg' };
-  if (startsWith(bytes, ascii('RIFF')) && startsWith(bytes, ascii('WEBP'), 8)) return { kind: 'image', contentType: 'image/webp' };
-  if (startsWith(bytes, ascii('GIF87a')) || startsWith(bytes, ascii('GIF89a'))) return { kind: 'image', contentType: 'image/gif' };
+  if (startsWith(bytes, ascii('RIFF')) && startsWith(bytes, ascii('WEBP'), 8))
+    return { kind: 'image', contentType: 'image/webp' };
+  if (startsWith(bytes, ascii('GIF87a')) || startsWith(bytes, ascii('GIF89a')))
+    return { kind: 'image', contentType: 'image/gif' };
   if (startsWith(bytes, ascii('%PDF-'))) return { kind: 'pdf', contentType: 'application/pdf' };
   return undefined;
 }
@@ -28,6 +31,7 @@ export function detectFileType(bytes: Uint8Array): DetectedType | undefined {
 export function declaredTypeMatches(declared: string, detected: DetectedType): boolean {
   const normalised = declared.split(';')[0].trim().toLowerCase();
   if (normalised === '' || normalised === 'application/octet-stream') return true;
-  if (normalised === 'image/jpg' || normalised === 'image/pjpeg') return detected.contentType === 'image/jpeg';
+  if (normalised === 'image/jpg' || normalised === 'image/pjpeg')
+    return detected.contentType === 'image/jpeg';
   return normalised === detected.contentType;
 }

@@ -43,18 +43,31 @@ export class MediaUseCases {
    */
   async create(actor: ActingUser, input: CreateMediaInput): Promise<Media> {
     const filename = input.filename.trim();
-    if (filename.length === 0 || [...filename].length > FILENAME_MAX || /[\u0000-\u001f]/.test(filename)) {
+    if (
+      filename.length === 0 ||
+      [...filename].length > FILENAME_MAX ||
+      /[\u0000-\u001f]/.test(filename)
+    ) {
       throw invalidArgument('filename', `must be 1 to ${FILENAME_MAX} printable characters`);
     }
     if (input.content.length > this.maxBytes) {
-      throw invalidArgument('content', `larger than the limit of ${this.maxBytes} bytes`, errorReasonToJSON(ErrorReason.MEDIA_TOO_LARGE));
+      throw invalidArgument(
+        'content',
+        `larger than the limit of ${this.maxBytes} bytes`,
+        errorReasonToJSON(ErrorReason.MEDIA_TOO_LARGE),
+      );
     }
     const unsupported = errorReasonToJSON(ErrorReason.MEDIA_TYPE_UNSUPPORTED);
     if (input.content.length === 0) throw invalidArgument('content', 'empty file', unsupported);
     const detected = detectFileType(input.content);
-    if (!detected) throw invalidArgument('content', 'not a PNG, JPEG, WebP, GIF or PDF file', unsupported);
+    if (!detected)
+      throw invalidArgument('content', 'not a PNG, JPEG, WebP, GIF or PDF file', unsupported);
     if (!declaredTypeMatches(input.declaredContentType, detected)) {
-      throw invalidArgument('content', `the bytes are ${detected.contentType}, not the declared type`, unsupported);
+      throw invalidArgument(
+        'content',
+        `the bytes are ${detected.contentType}, not the declared type`,
+        unsupported,
+      );
     }
 
     const id = randomUUID();
@@ -78,9 +91,11 @@ export class MediaUseCases {
       this.onEnqueued();
       return media;
     } catch (error) {
-      await this.storage.deletePrefix(id).catch((cleanupError: unknown) =>
-        this.logger.warn({ err: cleanupError, mediaId: id }, 'orphaned media bytes not removed'),
-      );
+      await this.storage
+        .deletePrefix(id)
+        .catch((cleanupError: unknown) =>
+          this.logger.warn({ err: cleanupError, mediaId: id }, 'orphaned media bytes not removed'),
+        );
       throw error;
     }
   }
@@ -96,9 +111,14 @@ export class MediaUseCases {
     if (!VARIANT_NAME_PATTERN.test(name)) throw invalidArgument('variant', 'unknown variant name');
     const media = await this.get(mediaId);
     if (media.status !== 'ready') {
-      throw failedPrecondition(errorReasonToJSON(ErrorReason.MEDIA_NOT_READY), `media is ${media.status}`);
+      throw failedPrecondition(
+        errorReasonToJSON(ErrorReason.MEDIA_NOT_READY),
+        `media is ${media.status}`,
+      );
     }
-    const variant: StoredVariant | undefined = parseVariants(media.variants).find((item) => item.name === name);
+    const variant: StoredVariant | undefined = parseVariants(media.variants).find(
+      (item) => item.name === name,
+    );
     if (!variant) throw notFound(`no variant "${name}"`);
     const content = await this.storage.get(variant.storageKey);
     if (!content) throw new Error(`variant bytes missing from storage: ${variant.storageKey}`);

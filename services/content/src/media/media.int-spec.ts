@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { contentV1, parseRealtimeEvent, realtimeEventChannel, type RealtimeEvent } from '@strata/contracts';
+import {
+  contentV1,
+  parseRealtimeEvent,
+  realtimeEventChannel,
+  type RealtimeEvent,
+} from '@strata/contracts';
 import { createLogger } from '@strata/logger';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
@@ -39,7 +44,9 @@ describe('media: upload checks and background processing', () => {
     environment = await createContentTestEnvironment({ MEDIA_MAX_BYTES: String(MAX_BYTES) });
     service = await startContentService(environment);
     subscriber = new Redis(environment.redis.url);
-    png = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+    png = await sharp({
+      create: { width: 2000, height: 1000, channels: 3, background: { r: 200, g: 30, b: 30 } },
+    })
       .png()
       .toBuffer();
   });
@@ -51,19 +58,51 @@ describe('media: upload checks and background processing', () => {
     await environment?.close();
   });
 
-  const upload = (actor: { userId: string; role: number } | undefined, filename: string, declaredContentType: string, content: Buffer) =>
-    service.client.createMedia({ ...(actor ? { actor } : {}), filename, declaredContentType, content });
+  const upload = (
+    actor: { userId: string; role: number } | undefined,
+    filename: string,
+    declaredContentType: string,
+    content: Buffer,
+  ) =>
+    service.client.createMedia({
+      ...(actor ? { actor } : {}),
+      filename,
+      declaredContentType,
+      content,
+    });
 
   it('checks type and size from the bytes and writes nothing on a bad upload', async () => {
     const owner = newUser(environment, 'Uploader');
-    const lyingPng = await grpcFailure(upload(owner, 'cat.png', 'image/png', Buffer.from('definitely not a png')));
-    expect(lyingPng).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'content', reason: 'ERROR_REASON_MEDIA_TYPE_UNSUPPORTED' });
+    const lyingPng = await grpcFailure(
+      upload(owner, 'cat.png', 'image/png', Buffer.from('definitely not a png')),
+    );
+    expect(lyingPng).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      field: 'content',
+      reason: 'ERROR_REASON_MEDIA_TYPE_UNSUPPORTED',
+    });
     const mismatched = await grpcFailure(upload(owner, 'doc.pdf', 'application/pdf', png));
-    expect(mismatched).toMatchObject({ code: status.INVALID_ARGUMENT, reason: 'ERROR_REASON_MEDIA_TYPE_UNSUPPORTED' });
-    const tooLarge = await grpcFailure(upload(owner, 'big.png', 'image/png', Buffer.concat([png.subarray(0, 8), Buffer.alloc(MAX_BYTES)])));
-    expect(tooLarge).toMatchObject({ code: status.INVALID_ARGUMENT, field: 'content', reason: 'ERROR_REASON_MEDIA_TOO_LARGE' });
+    expect(mismatched).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      reason: 'ERROR_REASON_MEDIA_TYPE_UNSUPPORTED',
+    });
+    const tooLarge = await grpcFailure(
+      upload(
+        owner,
+        'big.png',
+        'image/png',
+        Buffer.concat([png.subarray(0, 8), Buffer.alloc(MAX_BYTES)]),
+      ),
+    );
+    expect(tooLarge).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      field: 'content',
+      reason: 'ERROR_REASON_MEDIA_TOO_LARGE',
+    });
     expect((await grpcFailure(upload(owner, '', 'image/png', png))).field).toBe('filename');
-    expect((await grpcFailure(upload(undefined, 'a.png', 'image/png', png))).code).toBe(status.UNAUTHENTICATED);
+    expect((await grpcFailure(upload(undefined, 'a.png', 'image/png', png))).code).toBe(
+      status.UNAUTHENTICATED,
+    );
     const { rows } = await environment.sql.query<{ media: string; outbox: string }>(
       `SELECT (SELECT count(*) FROM media) AS media, (SELECT count(*) FROM outbox_events) AS outbox`,
     );
@@ -82,10 +121,17 @@ describe('media: upload checks and background processing', () => {
       sha256: createHash('sha256').update(png).digest('hex'),
       variants: [],
     });
-    const { rows } = await environment.sql.query(`SELECT payload FROM outbox_events WHERE name = 'process-media'`);
+    const { rows } = await environment.sql.query(
+      `SELECT payload FROM outbox_events WHERE name = 'process-media'`,
+    );
     expect(rows).toContainEqual({ payload: { mediaId: media!.id } });
-    const notReady = await grpcFailure(service.client.getMediaVariant({ mediaId: media!.id, variant: 'small' }));
-    expect(notReady).toMatchObject({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_MEDIA_NOT_READY' });
+    const notReady = await grpcFailure(
+      service.client.getMediaVariant({ mediaId: media!.id, variant: 'small' }),
+    );
+    expect(notReady).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: 'ERROR_REASON_MEDIA_NOT_READY',
+    });
   });
 
   it('the worker makes three WebP variants of an image, counts PDF pages, fails a corrupt image with a reason and keeps going', async () => {
@@ -102,9 +148,13 @@ describe('media: upload checks and background processing', () => {
     const { media: image } = await upload(owner, 'wide.png', '', png);
     const { media: pdf } = await upload(owner, 'doc.pdf', 'application/pdf', twoPagePdf());
 
-    worker = buildWorker(environment.config, createLogger({ name: 'content-worker-test', level: 'silent' }), {
-      queuePrefix: environment.redis.queuePrefix,
-    });
+    worker = buildWorker(
+      environment.config,
+      createLogger({ name: 'content-worker-test', level: 'silent' }),
+      {
+        queuePrefix: environment.redis.queuePrefix,
+      },
+    );
     await worker.start();
 
     const settled = async (id: string) => {
@@ -118,11 +168,27 @@ describe('media: upload checks and background processing', () => {
     };
 
     const failed = await settled(broken!.id);
-    expect(failed).toMatchObject({ status: contentV1.MediaStatus.FAILED, failureReason: 'corrupt image', variants: [] });
+    expect(failed).toMatchObject({
+      status: contentV1.MediaStatus.FAILED,
+      failureReason: 'corrupt image',
+      variants: [],
+    });
 
     const ready = await settled(image!.id);
-    expect(ready).toMatchObject({ status: contentV1.MediaStatus.READY, width: 2000, height: 1000, pageCount: 0 });
-    expect(ready.variants.map(({ name, width, height, contentType }) => ({ name, width, height, contentType }))).toEqual([
+    expect(ready).toMatchObject({
+      status: contentV1.MediaStatus.READY,
+      width: 2000,
+      height: 1000,
+      pageCount: 0,
+    });
+    expect(
+      ready.variants.map(({ name, width, height, contentType }) => ({
+        name,
+        width,
+        height,
+        contentType,
+      })),
+    ).toEqual([
       { name: 'original', width: 2000, height: 1000, contentType: 'image/png' },
       { name: 'small', width: 320, height: 160, contentType: 'image/webp' },
       { name: 'medium', width: 800, height: 400, contentType: 'image/webp' },
@@ -131,17 +197,33 @@ describe('media: upload checks and background processing', () => {
     const medium = await service.client.getMediaVariant({ mediaId: image!.id, variant: 'medium' });
     expect(medium.contentType).toBe('image/webp');
     expect(medium.sha256).toBe(createHash('sha256').update(medium.content).digest('hex'));
-    expect(await sharp(medium.content).metadata()).toMatchObject({ format: 'webp', width: 800, height: 400 });
-    const original = await service.client.getMediaVariant({ mediaId: image!.id, variant: 'original' });
+    expect(await sharp(medium.content).metadata()).toMatchObject({
+      format: 'webp',
+      width: 800,
+      height: 400,
+    });
+    const original = await service.client.getMediaVariant({
+      mediaId: image!.id,
+      variant: 'original',
+    });
     expect(original.content.equals(png)).toBe(true);
-    expect((await grpcFailure(service.client.getMediaVariant({ mediaId: image!.id, variant: 'huge' }))).code).toBe(status.NOT_FOUND);
+    expect(
+      (await grpcFailure(service.client.getMediaVariant({ mediaId: image!.id, variant: 'huge' })))
+        .code,
+    ).toBe(status.NOT_FOUND);
 
     const document = await settled(pdf!.id);
-    expect(document).toMatchObject({ status: contentV1.MediaStatus.READY, kind: contentV1.MediaKind.PDF, pageCount: 2 });
+    expect(document).toMatchObject({
+      status: contentV1.MediaStatus.READY,
+      kind: contentV1.MediaKind.PDF,
+      pageCount: 2,
+    });
 
     // The uploader was told about each outcome.
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(events.map((event) => [event.type, 'mediaId' in event.data ? event.data.mediaId : ''])).toEqual(
+    expect(
+      events.map((event) => [event.type, 'mediaId' in event.data ? event.data.mediaId : '']),
+    ).toEqual(
       expect.arrayContaining([
         ['media.failed', broken!.id],
         ['media.ready', image!.id],

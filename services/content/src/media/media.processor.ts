@@ -60,7 +60,10 @@ export class MediaProcessor {
     let result: ProcessingResult;
     try {
       if (!original) throw new MediaRejectedError('original file missing');
-      result = media.kind === 'image' ? await this.processImage(media, original) : this.processPdf(media, original);
+      result =
+        media.kind === 'image'
+          ? await this.processImage(media, original)
+          : this.processPdf(media, original);
     } catch (error) {
       if (!(error instanceof MediaRejectedError)) throw error; // transient: BullMQ retries
       await this.markFailed(media, error.message);
@@ -88,7 +91,8 @@ export class MediaProcessor {
   }
 
   private async processImage(media: Media, original: Buffer): Promise<ProcessingResult> {
-    const input = () => sharp(original, { limitInputPixels: this.options.maxPixels, failOn: 'error' });
+    const input = () =>
+      sharp(original, { limitInputPixels: this.options.maxPixels, failOn: 'error' });
     let width: number;
     let height: number;
     try {
@@ -105,7 +109,12 @@ export class MediaProcessor {
       try {
         output = await input()
           .rotate()
-          .resize({ width: spec.width, height: spec.width, fit: 'inside', withoutEnlargement: true })
+          .resize({
+            width: spec.width,
+            height: spec.width,
+            fit: 'inside',
+            withoutEnlargement: true,
+          })
           .webp({ quality: WEBP_QUALITY })
           .toBuffer({ resolveWithObject: true });
       } catch (error) {

@@ -58,9 +58,14 @@ describe('fragment cache across two service instances', () => {
       first.client.getArticle({ idOrSlug: id }),
       second.client.getArticle({ idOrSlug: id }),
     ]);
-    expect(fromFirst.article?.bodyHtml).toBe(`<h1>Fragment ${id}</h1>\n<p>Rendered <strong>once</strong>.</p>\n`);
+    expect(fromFirst.article?.bodyHtml).toBe(
+      `<h1>Fragment ${id}</h1>\n<p>Rendered <strong>once</strong>.</p>\n`,
+    );
     expect(fromSecond.article?.bodyHtml).toBe(fromFirst.article?.bodyHtml);
-    await Promise.all([first.client.getArticle({ idOrSlug: id }), second.client.getArticle({ idOrSlug: id })]);
+    await Promise.all([
+      first.client.getArticle({ idOrSlug: id }),
+      second.client.getArticle({ idOrSlug: id }),
+    ]);
     expect(renders()).toBe(1);
 
     // A title-only update keeps the body: still no new render on either instance.

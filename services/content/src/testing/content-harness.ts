@@ -5,7 +5,12 @@ import path from 'node:path';
 import { ContentServiceClient, Role } from '@strata/contracts';
 import { createGrpcClient, type GrpcClient } from '@strata/grpc';
 import { createLogger } from '@strata/logger';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@strata/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '@strata/testing';
 import { Client } from 'pg';
 import { type BuildAppOptions, buildApp, type ContentApp } from '../app';
 import { type ContentServiceConfig, contentServiceConfigSchema } from '../config';
@@ -25,7 +30,9 @@ export interface ContentTestEnvironment {
   close(): Promise<void>;
 }
 
-export async function createContentTestEnvironment(overrides: Record<string, string> = {}): Promise<ContentTestEnvironment> {
+export async function createContentTestEnvironment(
+  overrides: Record<string, string> = {},
+): Promise<ContentTestEnvironment> {
   const [database, redis, users, mediaDir] = await Promise.all([
     createTestDatabase({ serviceDir: SERVICE_DIR }),
     createTestRedis({ name: 'content' }),
@@ -81,14 +88,26 @@ export async function startContentService(
   environment: ContentTestEnvironment,
   options: BuildAppOptions = {},
 ): Promise<RunningContentService> {
-  const logger = createLogger({ name: 'content-test', level: process.env.CONTENT_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent' });
-  const app = buildApp(environment.config, logger, { cacheKeyPrefix: environment.redis.prefix, shutdownGraceMs: 1_000, ...options });
+  const logger = createLogger({
+    name: 'content-test',
+    level: process.env.CONTENT_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent',
+  });
+  const app = buildApp(environment.config, logger, {
+    cacheKeyPrefix: environment.redis.prefix,
+    shutdownGraceMs: 1_000,
+    ...options,
+  });
   const { port } = await app.start();
-  const client = createGrpcClient(ContentServiceClient, { target: `127.0.0.1:${port}`, defaultDeadlineMs: 10_000 });
+  const client = createGrpcClient(ContentServiceClient, {
+    target: `127.0.0.1:${port}`,
+    defaultDeadlineMs: 10_000,
+  });
   // One throwaway read opens the gRPC, PostgreSQL and Redis connections, so that the first call a
   // test measures is not slowed past the cache's 50 ms Redis bound by connection setup (the cache
   // would then fail open, correctly, and make render/query counts depend on timing).
-  await client.getArticle({ idOrSlug: `warm-up-${randomUUID().slice(0, 8)}` }).catch(() => undefined);
+  await client
+    .getArticle({ idOrSlug: `warm-up-${randomUUID().slice(0, 8)}` })
+    .catch(() => undefined);
   return {
     app,
     client,

@@ -1,4 +1,9 @@
-import { Server, ServerCredentials, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { Role, UserServiceService, type userV1 } from '@strata/contracts';
 
 /** An in-process UserService that answers BatchGetUsers from a map and counts the calls. */
@@ -17,7 +22,10 @@ export async function startFakeUserService(): Promise<FakeUserService> {
   const implementation: Partial<Record<string, unknown>> = {
     batchGetUsers: (
       call: { request: userV1.BatchGetUsersRequest },
-      callback: (error: { code: number; details: string } | null, response?: userV1.BatchGetUsersResponse) => void,
+      callback: (
+        error: { code: number; details: string } | null,
+        response?: userV1.BatchGetUsersResponse,
+      ) => void,
     ) => {
       const ids = call.request.userIds;
       calls.push([...ids]);
@@ -44,7 +52,9 @@ export async function startFakeUserService(): Promise<FakeUserService> {
   // Only BatchGetUsers is implemented; grpc-js answers UNIMPLEMENTED for the rest.
   server.addService(UserServiceService, implementation as UntypedServiceImplementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
   );
   return {
     target: `127.0.0.1:${port}`,

@@ -104,6 +104,57 @@ describe('CreatePayment idempotency', () => {
     expect(created.payment?.amount).toEqual({ amountMinor: 700, currency: 'GBP' });
   });
 
+  it('same key, different body naming an unknown payee: KEY_REUSED, not a payee error', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const request = { idempotencyKey: 'tip-unknown-payee', actor: actor(payer), payeeId: payee, amount: { amountMinor: 900, currency: 'EUR' } };
+    const first = await stack.client.createPayment(request);
+    const error = await failure(stack.client.createPayment({ ...request, payeeId: '6c5b7a0e-1d2f-4a3b-8c9d-0e1f2a3b4c5d' }));
+    expect(error).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED', field: undefined });
+    // The same body still replays.
+    const again = await stack.client.createPayment(request);
+    expect(again.payment?.id).toBe(first.payment?.id);
+  });
+
+  it('the stored response is what the committed row reads back as', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const created = await stack.client.createPayment({
+      idempotencyKey: 'tip-readback',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 4_321, currency: 'USD' },
+      articleId: 'article-1',
+      note: 'merci ✨',
+    });
+    const { rows } = await stack.sql.query<{ created_at: Date; updated_at: Date; status: string; note: string; article_id: string }>(
+      'SELECT created_at, updated_at, status, note, article_id FROM payments WHERE id = $1',
+      [created.payment!.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].created_at.getTime()).toBe(created.payment!.createTime!.getTime());
+    expect(rows[0]).toMatchObject({ note: 'merci ✨', article_id: 'article-1' });
+    const outbox = await stack.sql.query<{ queue: string; name: string; payload: unknown }>(
+      "SELECT queue, name, payload FROM outbox_events WHERE payload->>'paymentId' = $1",
+      [created.payment!.id],
+    );
+    expect(outbox.rows).toEqual([{ queue: 'payment-settlement', name: 'settle-payment', payload: { paymentId: created.payment!.id } }]);
+  });
+
+  it('an expired key can be used again (a new payment), a live one cannot', async () => {
+    const payer = stack.newUser();
+    const payee = stack.newUser();
+    const request = { idempotencyKey: 'tip-expired', actor: actor(payer), payeeId: payee, amount: { amountMinor: 600, currency: 'EUR' } };
+    const first = await stack.client.createPayment(request);
+    await stack.sql.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE actor_id = $1", [payer]);
+    const second = await stack.client.createPayment({ ...request, amount: { amountMinor: 601, currency: 'EUR' } });
+    expect(second.payment?.id).not.toBe(first.payment?.id);
+    const stored = await stack.sql.query<{ resource_id: string }>('SELECT resource_id FROM idempotency_keys WHERE actor_id = $1', [payer]);
+    expect(stored.rows).toEqual([{ resource_id: second.payment!.id }]);
+    const again = await stack.client.createPayment({ ...request, amount: { amountMinor: 601, currency: 'EUR' } });
+    expect(again.payment?.id).toBe(second.payment?.id);
+  });
+
   it('keys are scoped to the payer', async () => {
     const payee = stack.newUser();
     const [first, second] = [stack.newUser(), stack.newUser()];

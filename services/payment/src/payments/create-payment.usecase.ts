@@ -2,16 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { paymentV1 } from '@strata/contracts';
 import { invalidArgument } from '@strata/grpc';
 import { type PaymentDatabase } from '../database';
-import {
-  findIdempotencyRecord,
-  lockKeyOrFail,
-  replay,
-  requestHash,
-  storeIdempotencyRecord,
-} from '../idempotency/idempotency.repository';
-import { enqueueInOutbox } from '../outbox';
+import { type Payment } from '../generated/prisma/client';
+import { findIdempotencyRecord, replay, requestHash, requestInFlight } from '../idempotency/idempotency.repository';
+import { outboxRow } from '../outbox';
 import { isUuid, requireActor, requireIdempotencyKey } from '../grpc/request-validation';
 import { settlePaymentJob } from '../settlement/payment.jobs';
+import { insertPayment } from './create-payment.repository';
 import { type PayeeDirectory } from './payee-directory';
 import { toPaymentMessage } from './payment.mapping';
 
@@ -65,8 +61,10 @@ function validateBody(request: paymentV1.CreatePaymentRequest, payerId: string, 
 
 /**
  * CreatePayment. The payment row, the idempotency record (holding the encoded first response)
- * and the settlement job's outbox row commit in one transaction; the key's advisory lock, held
- * for that transaction, turns a concurrent duplicate into IDEMPOTENCY_REQUEST_IN_FLIGHT.
+ * and the settlement job's outbox row commit together in ONE SQL statement
+ * (`insertPayment`, a data-modifying CTE): one round trip to PostgreSQL instead of an interactive
+ * transaction of seven. The key's advisory lock, held for that statement, turns a concurrent
+ * duplicate into IDEMPOTENCY_REQUEST_IN_FLIGHT; a committed record is replayed byte for byte.
  */
 export async function createPayment(
   dependencies: CreatePaymentDependencies,
@@ -77,43 +75,77 @@ export async function createPayment(
   const body = validateBody(request, actor.userId, dependencies.settings);
   const hash = requestHash([body.payeeId, body.amountMinor, body.currency, body.articleId ?? null, body.note ?? null]);
   const { database } = dependencies;
+  // A retry must not depend on the user service, and a reused key must answer KEY_REUSED even if
+  // its new payee is unknown: when the payee check fails either way, the stored record decides.
+  // (The payee check is cached in process, so the common path adds no round trip for it.)
+  const replayStored = async (): Promise<paymentV1.CreatePaymentResponse | undefined> => {
+    const stored = await findIdempotencyRecord(database, 'create_payment', actor.userId, key);
+    return stored ? paymentV1.CreatePaymentResponse.decode(replay(stored, hash)) : undefined;
+  };
 
-  // Fast path for retries: no user-service call, no write transaction.
-  const stored = await findIdempotencyRecord(database, 'create_payment', actor.userId, key);
-  if (stored) return paymentV1.CreatePaymentResponse.decode(replay(stored, hash));
+  let payeeExists: boolean;
+  try {
+    payeeExists = await dependencies.payees.exists(body.payeeId);
+  } catch (error) {
+    const replayed = await replayStored();
+    if (replayed) return replayed;
+    throw error;
+  }
+  if (!payeeExists) {
+    const replayed = await replayStored();
+    if (replayed) return replayed;
+    throw invalidArgument('payee_id', 'no such user');
+  }
 
-  if (!(await dependencies.payees.exists(body.payeeId))) throw invalidArgument('payee_id', 'no such user');
-
-  const encoded = await database.$transaction(async (tx) => {
-    await lockKeyOrFail(tx, 'create_payment', actor.userId, key);
-    // Re-read under the lock: the first request may have committed since the fast path looked.
-    const committed = await findIdempotencyRecord(tx, 'create_payment', actor.userId, key);
-    if (committed) return { response: replay(committed, hash), created: false };
-
-    const payment = await tx.payment.create({
-      data: {
-        id: randomUUID(),
-        payerId: actor.userId,
-        payeeId: body.payeeId,
-        amountMinor: BigInt(body.amountMinor),
-        currency: body.currency,
-        articleId: body.articleId ?? null,
-        note: body.note ?? null,
-      },
-    });
-    const response = paymentV1.CreatePaymentResponse.encode({ payment: toPaymentMessage(payment) }).finish();
-    await storeIdempotencyRecord(tx, {
-      scope: 'create_payment',
-      actorId: actor.userId,
-      key,
-      requestHash: hash,
-      response,
-      resourceId: payment.id,
-      ttlHours: dependencies.settings.idempotencyTtlHours,
-    });
-    await enqueueInOutbox(tx, settlePaymentJob, { paymentId: payment.id });
-    return { response, created: true };
+  // The row is built here, timestamps included, so the response stored with it is exactly what a
+  // read of the committed row would give (Timestamptz(3) keeps a JS Date's milliseconds).
+  const now = new Date();
+  const row: Payment = {
+    id: randomUUID(),
+    payerId: actor.userId,
+    payeeId: body.payeeId,
+    amountMinor: BigInt(body.amountMinor),
+    currency: body.currency,
+    feeMinor: 0n,
+    refundedMinor: 0n,
+    refundReservedMinor: 0n,
+    articleId: body.articleId ?? null,
+    note: body.note ?? null,
+    status: 'pending',
+    failureReason: '',
+    providerChargeId: null,
+    createdAt: now,
+    updatedAt: now,
+    settledAt: null,
+  };
+  const response = paymentV1.CreatePaymentResponse.encode({ payment: toPaymentMessage(row) }).finish();
+  const outcome = await insertPayment(database, {
+    payment: {
+      id: row.id,
+      payerId: row.payerId,
+      payeeId: row.payeeId,
+      amountMinor: body.amountMinor,
+      currency: row.currency,
+      articleId: row.articleId,
+      note: row.note,
+      createdAt: now,
+    },
+    idempotency: { key, requestHash: hash, response, ttlHours: dependencies.settings.idempotencyTtlHours },
+    outbox: await outboxRow(settlePaymentJob, { paymentId: row.id }),
   });
-  if (encoded.created) dependencies.onOutboxWrite?.();
-  return paymentV1.CreatePaymentResponse.decode(encoded.response);
+  switch (outcome.kind) {
+    case 'created':
+      dependencies.onOutboxWrite?.();
+      return paymentV1.CreatePaymentResponse.decode(response);
+    case 'stored':
+      return paymentV1.CreatePaymentResponse.decode(replay(outcome.stored, hash));
+    case 'in-flight':
+      throw requestInFlight();
+    case 'committed-meanwhile': {
+      // The statement's snapshot predates that commit; a new statement sees it.
+      const replayed = await replayStored();
+      if (replayed) return replayed;
+      throw requestInFlight();
+    }
+  }
 }
