@@ -1,6 +1,6 @@
 import { type ContentDatabase } from '../database';
 import { enqueueInOutbox } from '../outbox';
-import { type CommentEmailPayload, sendEmailJob } from './email.job';
+import { type EmailJobPayload, sendEmailJob } from '@strata/jobs';
 
 export interface CommentRecord {
   readonly id: string;
@@ -16,7 +16,7 @@ export class CommentsRepository {
   /** Inserts the comment and, in the same transaction, the notification email's outbox row. */
   create(
     comment: { articleId: string; authorId: string; body: string },
-    email: ((commentId: string) => CommentEmailPayload) | undefined,
+    email: ((commentId: string) => EmailJobPayload<'comment-on-article'>) | undefined,
   ): Promise<CommentRecord> {
     return this.database.$transaction(async (tx) => {
       const created = await tx.comment.create({ data: comment });

@@ -1,7 +1,7 @@
 import { withTransaction } from '@strata/db';
 import { type UserDatabase } from '../database';
 import { enqueueInOutbox } from '../outbox';
-import { sendEmailJob, type EmailJobPayload } from '../email/email.job';
+import { sendEmailJob, type EmailJobPayload } from '@strata/jobs';
 
 export interface NewPasswordResetToken {
   readonly userId: string;

@@ -1,7 +1,7 @@
 import { isUniqueViolation, withTransaction } from '@strata/db';
 import { type UserDatabase, USER_WITH_ACCOUNT_COLUMNS } from '../database';
 import { enqueueInOutbox } from '../outbox';
-import { sendEmailJob, type EmailJobPayload } from '../email/email.job';
+import { sendEmailJob, type EmailJobPayload } from '@strata/jobs';
 import { type UserWithAccount } from '../users/user';
 import { userWithAccountFromRow } from '../users/user.rows';
 
