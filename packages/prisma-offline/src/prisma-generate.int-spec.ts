@@ -1,6 +1,7 @@
 // `prisma generate` through the wrapper: no database, no DATABASE_URL, no engine download.
 import fs from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { runPrismaCli } from './prisma-cli';
 import {
   copyFixtureProject,
@@ -32,7 +33,9 @@ describe('prisma generate through strata-prisma', () => {
     });
 
     expect(result).toMatchObject({ code: 0 });
-    expect(result.stdout).toContain('Generated Prisma Client (7.10.0)');
+    // The CLI colours its output when it thinks a terminal or CI wants colour (CI=true does).
+    const plainOutput = stripVTControlCharacters(result.stdout);
+    expect(plainOutput).toContain('Generated Prisma Client (7.10.0)');
     const client = fs.readFileSync(path.join(project, 'generated', 'prisma', 'client.ts'), 'utf8');
     expect(client).toContain('export const PrismaClient');
     expect(
