@@ -85,10 +85,19 @@ describe('Redis restarted under a running email worker', () => {
       'before@example.com',
       'after@example.com',
     ]);
-    // The admin app kept serving throughout; the metrics see the queue again.
-    const metrics = await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`).then((response) =>
-      response.text(),
-    );
+    // The admin app kept serving throughout; the metrics see the queue again once their next
+    // collection runs after the restart (they are sampled, not live), so poll for a bounded time.
+    let metrics = '';
+    await waitFor(
+      async () => {
+        metrics = await fetch(`http://127.0.0.1:${app.metricsPort}/metrics`).then((response) =>
+          response.text(),
+        );
+        return metrics.includes('strata_queue_up{queue="email"} 1');
+      },
+      10_000,
+      200,
+    ).catch(() => undefined);
     expect(metrics).toContain('strata_queue_up{queue="email"} 1');
   });
 });
