@@ -43,7 +43,14 @@ describe('BatchGetUsers cost: at most one SQL query and one Redis round trip', (
     });
     sql = recordQueries(database.pool);
     const logger = createLogger({ name: 'batch-test', level: 'silent' });
-    redis = createRedisClient({ url: testRedis.url, logger, name: 'batch-test' });
+    // This suite counts round trips, not latency: a generous bound keeps a loaded CI machine from
+    // turning a slow reply into a fail-open miss (the fail-open path has its own tests).
+    redis = createRedisClient({
+      url: testRedis.url,
+      logger,
+      name: 'batch-test',
+      commandTimeoutMs: 2_000,
+    });
     await waitUntilReady(redis, 2_000);
     const send = redis.sendCommand.bind(redis);
     redis.sendCommand = (
@@ -58,7 +65,12 @@ describe('BatchGetUsers cost: at most one SQL query and one Redis round trip', (
       command.promise.then(markReplied, markReplied);
       return send(command, stream);
     };
-    cache = new RedisProfileCache({ redis, logger, keyPrefix: `${testRedis.prefix}user` });
+    cache = new RedisProfileCache({
+      redis,
+      logger,
+      keyPrefix: `${testRedis.prefix}user`,
+      timeoutMs: 2_000,
+    });
     batchGetUsers = new BatchGetUsersUseCase(new PrismaProfilesRepository(database.prisma), cache);
 
     for (let index = 0; index < 100; index += 1) ids.push(randomUUID());

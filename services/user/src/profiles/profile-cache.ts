@@ -53,6 +53,8 @@ export interface ProfileCacheOptions {
   readonly logger: Logger;
   /** Owner prefix of the keys: `strata:user` in production, a unique one per test suite. */
   readonly keyPrefix: string;
+  /** Per-command bound before a read falls through to PostgreSQL (the kit's 50 ms by default). */
+  readonly timeoutMs?: number;
 }
 
 /** Public profiles, cache-aside over @strata/cache (fail-open, single-flight, lease-guarded fills). */
@@ -68,6 +70,7 @@ export class RedisProfileCache implements ProfileCache {
       schemaVersion: 1,
       ttlSeconds: PROFILE_CACHE_TTL_SECONDS,
       codec: profileCodec,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
   }
 
