@@ -6,37 +6,150 @@
 //
 // Phase 1 (throughput): BENCH_CONCURRENCY callers in closed loop for BENCH_SECONDS → creates/s.
 // Phase 2 (latency): an open-loop schedule of BENCH_RATE creates/s for BENCH_SECONDS → p50/p99.
-// Everything runs in this one process except PostgreSQL, Redis and the simulator (2-core box:
-// the load generator competes with the service for CPU, so the numbers are conservative).
+// Processes, as in production: the gRPC server and the worker (settlement + outbox relay) each run
+// in their own Node process (scripts/bench-process.ts); this process is only the load generator
+// (and the fake user service, whose answers the payee cache keeps off the hot path). PostgreSQL,
+// Redis and the simulator are separate processes too. On the 2-core box all of them share the
+// CPU, so the numbers are conservative. The load average is printed with the result: above ~3
+// (other jobs on the machine) the numbers say more about the neighbours than about the service.
+//
+//   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
+//   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
+//                           ceiling; the acceptance number is with the worker running)
+//   BENCH_CPU_PROF_DIR      when set, the server runs with --cpu-prof into that folder
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '@strata/config';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import path from 'node:path';
+import { Pool } from 'pg';
 import { PaymentServiceClient, Role } from '@strata/contracts';
 import { createGrpcClient } from '@strata/grpc';
-import { createLogger } from '@strata/logger';
 import { createTestDatabase, createTestRedis } from '@strata/testing';
-import { buildApp } from '../src/app';
-import { paymentServiceConfigSchema } from '../src/config';
 import { startFakeUserService } from '../src/testing/fake-user-service';
-import { PSP_API_KEY, PSP_WEBHOOK_SECRET, startPsp } from '../src/testing/psp-process';
-import { buildWorker } from '../src/worker-app';
-import path from 'node:path';
+import {
+  PSP_API_KEY,
+  PSP_WEBHOOK_SECRET,
+  REGISTER_TS,
+  startPsp,
+  stopProcess,
+  waitForLine,
+} from '../src/testing/psp-process';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
+const POOL = process.env.BENCH_POOL ?? '20';
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+const WITH_WORKER = process.env.BENCH_WORKER !== '0';
+
+const load = () => loadavg().map((value) => Number(value.toFixed(2)));
+
+async function startChild(
+  role: 'server' | 'worker',
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
+  const entry = path.join(__dirname, 'bench-process.ts');
+  const profile =
+    role === 'server' && CPU_PROF_DIR !== undefined
+      ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`]
+      : [];
+  const child = spawn(
+    process.execPath,
+    [...profile, '--conditions=@strata/source', '-r', REGISTER_TS, entry],
+    {
+      env: { PATH: process.env.PATH ?? '', ...env, BENCH_ROLE: role },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const ready = await waitForLine(child, 'bench process ready', 60_000);
+  // Keep draining the child's output so that a chatty log cannot block it on a full pipe.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return { child, port: Number(ready.port) };
+}
+
+/** CPU seconds (user + system) per process, read from /proc (Linux); empty elsewhere. */
+function cpuByProcess(): Map<number, { name: string; parent: number; seconds: number }> {
+  const result = new Map<number, { name: string; parent: number; seconds: number }>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return result;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      // fields[1] = ppid, fields[11] = utime, fields[12] = stime (clock ticks, 100/s on Linux)
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      result.set(Number(pid), { name, parent: Number(fields[1]), seconds });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return result;
+}
+
+/** CPU seconds spent between two snapshots, by role: ours by pid, the rest by process name. */
+function cpuSpent(
+  before: ReturnType<typeof cpuByProcess>,
+  after: ReturnType<typeof cpuByProcess>,
+  roles: Record<number, string>,
+): Record<string, number> {
+  const spent: Record<string, number> = {};
+  for (const [pid, now] of after) {
+    const delta = now.seconds - (before.get(pid)?.seconds ?? 0);
+    if (delta <= 0) continue;
+    const role =
+      roles[pid] ??
+      (now.parent === process.pid && now.name === 'node' ? 'psp-simulator' : undefined) ??
+      (now.name === 'postgres'
+        ? 'postgres (all databases)'
+        : now.name === 'redis-server'
+          ? 'redis'
+          : 'other processes');
+    spent[role] = Number(((spent[role] ?? 0) + delta).toFixed(2));
+  }
+  return spent;
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function main(): Promise<void> {
-  const database = await createTestDatabase({ serviceDir: path.join(__dirname, '..'), name: 'payment_bench' });
+  // Everything started is stopped in reverse order, also when a later start fails.
+  const cleanups: Array<() => unknown> = [];
+  try {
+    await run(cleanups);
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((error: unknown) => process.stderr.write(`cleanup failed: ${String(error)}\n`));
+    }
+  }
+}
+
+async function run(cleanups: Array<() => unknown>): Promise<void> {
+  const database = await createTestDatabase({
+    serviceDir: path.join(__dirname, '..'),
+    name: 'payment_bench',
+  });
+  cleanups.push(() => database.drop());
   const redis = await createTestRedis({ name: 'payment_bench' });
+  cleanups.push(() => redis.cleanup());
   const psp = await startPsp();
+  cleanups.push(() => psp.close());
   const users = await startFakeUserService();
-  const config = loadConfig(paymentServiceConfigSchema, {
+  cleanups.push(() => users.close());
+  const env: Record<string, string> = {
     DATABASE_URL: database.url,
-    DB_POOL_MAX: process.env.BENCH_POOL ?? '20',
+    DB_POOL_MAX: POOL,
     REDIS_CACHE_URL: redis.url,
     REDIS_QUEUE_URL: redis.url,
     REDIS_EVENTS_URL: redis.url,
@@ -48,13 +161,20 @@ async function main(): Promise<void> {
     PAYMENT_GRPC_PORT: '0',
     WORKER_CONCURRENCY: '20',
     LOG_LEVEL: 'warn',
+    BENCH_QUEUE_PREFIX: redis.queuePrefix,
+    BENCH_CACHE_PREFIX: `${redis.prefix}payment`,
+  };
+  const server = await startChild('server', env);
+  cleanups.push(() => stopProcess(server.child));
+  const worker = WITH_WORKER ? await startChild('worker', env) : undefined;
+  if (worker) cleanups.push(() => stopProcess(worker.child));
+  const sql = new Pool({ connectionString: database.url, max: 1 });
+  cleanups.push(() => sql.end());
+  const client = createGrpcClient(PaymentServiceClient, {
+    target: `127.0.0.1:${server.port}`,
+    defaultDeadlineMs: 10_000,
   });
-  const logger = createLogger({ name: 'payment-bench', level: 'warn' });
-  const app = buildApp(config, logger, { cacheKeyPrefix: `${redis.prefix}payment` });
-  const worker = buildWorker(config, logger, { queuePrefix: redis.queuePrefix, cacheKeyPrefix: `${redis.prefix}payment` });
-  const { port } = await app.start();
-  worker.start();
-  const client = createGrpcClient(PaymentServiceClient, { target: `127.0.0.1:${port}`, defaultDeadlineMs: 10_000 });
+  cleanups.push(() => client.close());
   const people = Array.from({ length: 200 }, () => randomUUID());
   for (const id of people) users.users.add(id);
   let sequence = 0;
@@ -72,7 +192,7 @@ async function main(): Promise<void> {
     return performance.now() - started;
   };
 
-  try {
+  {
     // Warm-up: JIT, pools, payee cache.
     // Warm-up (JIT, pools, channels, payee cache); failures here are only counted.
     let warmupErrors = 0;
@@ -82,6 +202,14 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`warm-up done (${warmupErrors} errors)\n`);
 
+    const loadBefore = load();
+    const roles: Record<number, string> = {
+      [process.pid]: 'load generator (bench)',
+      ...(server.child.pid === undefined ? {} : { [server.child.pid]: 'payment server' }),
+      ...(worker?.child.pid === undefined ? {} : { [worker.child.pid]: 'payment worker' }),
+    };
+    const cpuBefore = cpuByProcess();
+    const throughputStarted = performance.now();
     let completed = 0;
     let errors = 0;
     const throughputEnd = Date.now() + SECONDS * 1000;
@@ -98,6 +226,9 @@ async function main(): Promise<void> {
       }),
     );
     const throughput = completed / SECONDS;
+    const loadAfterThroughput = load();
+    const cpuThroughput = cpuSpent(cpuBefore, cpuByProcess(), roles);
+    const throughputWallSeconds = (performance.now() - throughputStarted) / 1000;
 
     const latencies: number[] = [];
     let latencyErrors = 0;
@@ -116,10 +247,34 @@ async function main(): Promise<void> {
       );
     }
     await Promise.all(pending);
+    const loadAfterLatency = load();
     latencies.sort((a, b) => a - b);
+    // Did the worker keep up? (Settlement is asynchronous: creates/s does not wait for it.)
+    const { rows: statuses } = await sql.query<{ status: string; count: string }>(
+      'SELECT status::text, count(*)::text AS count FROM payments GROUP BY status ORDER BY status',
+    );
 
     const result = {
-      throughput: { seconds: SECONDS, concurrency: CONCURRENCY, completed, errors, createsPerSecond: Math.round(throughput) },
+      loadAverage1m5m15m: {
+        before: loadBefore,
+        afterThroughput: loadAfterThroughput,
+        afterLatency: loadAfterLatency,
+      },
+      dbPoolMax: Number(POOL),
+      workerRunning: WITH_WORKER,
+      paymentsByStatusAtEnd: Object.fromEntries(
+        statuses.map((row) => [row.status, Number(row.count)]),
+      ),
+      throughput: {
+        seconds: SECONDS,
+        concurrency: CONCURRENCY,
+        completed,
+        errors,
+        createsPerSecond: Math.round(throughput),
+        wallSeconds: Number(throughputWallSeconds.toFixed(1)),
+        // CPU seconds per role during this phase (2 cores: at most 2 × wallSeconds in all).
+        cpuSeconds: cpuThroughput,
+      },
       latency: {
         ratePerSecond: RATE,
         seconds: SECONDS,
@@ -131,18 +286,12 @@ async function main(): Promise<void> {
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } finally {
-    client.close();
-    await worker.close();
-    await app.close();
-    await users.close();
-    await psp.close();
-    await redis.cleanup();
-    await database.drop();
   }
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exitCode = 1;
 });

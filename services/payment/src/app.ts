@@ -1,6 +1,11 @@
 import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { PaymentServiceService, UserServiceClient } from '@strata/contracts';
-import { createGrpcClient, createGrpcServer, startMetricsServer, type MetricsServer } from '@strata/grpc';
+import {
+  createGrpcClient,
+  createGrpcServer,
+  startMetricsServer,
+  type MetricsServer,
+} from '@strata/grpc';
 import { type Logger } from '@strata/logger';
 import { Redis } from 'ioredis';
 import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
@@ -25,7 +30,11 @@ export interface BuildAppOptions {
 }
 
 /** Builds the service without I/O: pools and clients connect lazily, the server binds in start(). */
-export function buildApp(config: PaymentServiceConfig, logger: Logger, options: BuildAppOptions = {}): PaymentApp {
+export function buildApp(
+  config: PaymentServiceConfig,
+  logger: Logger,
+  options: BuildAppOptions = {},
+): PaymentApp {
   const database = openPaymentDatabase({
     url: config.DATABASE_URL,
     poolMax: config.DB_POOL_MAX,
@@ -33,7 +42,12 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
     applicationName: SERVICE_NAME,
     logger,
   });
-  const cacheRedis = createRedisClient({ url: config.REDIS_CACHE_URL, logger, name: 'payment-cache', lazyConnect: true });
+  const cacheRedis = createRedisClient({
+    url: config.REDIS_CACHE_URL,
+    logger,
+    name: 'payment-cache',
+    lazyConnect: true,
+  });
   const balanceCache = createBalanceCache({
     redis: cacheRedis,
     logger,
@@ -41,14 +55,21 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
     ttlSeconds: config.BALANCE_CACHE_TTL_SECONDS,
   });
   // Webhooks can settle payments, so the server publishes events too.
-  const eventsRedis = new Redis(config.REDIS_EVENTS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+  const eventsRedis = new Redis(config.REDIS_EVENTS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+  });
   eventsRedis.on('error', (error: Error) => logger.warn({ err: error }, 'events redis error'));
   const publisher = new RealtimePublisher(eventsRedis);
   const effects: EffectSink = {
     invalidateBalances: (userIds) => balanceCache.invalidate(userIds),
     publish: (event, recipients) => publisher.publish(event, recipients),
   };
-  const users = createGrpcClient(UserServiceClient, { target: config.USER_SERVICE_URL, defaultDeadlineMs: 1_000 });
+  const users = createGrpcClient(UserServiceClient, {
+    target: config.USER_SERVICE_URL,
+    defaultDeadlineMs: 1_000,
+  });
 
   const server = createGrpcServer({
     name: SERVICE_NAME,
@@ -65,6 +86,7 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
       balanceCache,
       createPayment: {
         database: database.prisma,
+        pool: database.pool,
         payees: new UserServicePayeeDirectory(users),
         settings: {
           minAmount: config.PAYMENT_MIN_AMOUNT,
@@ -73,7 +95,10 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
           idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
         },
       },
-      createRefund: { database: database.prisma, idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS },
+      createRefund: {
+        database: database.prisma,
+        idempotencyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
+      },
       webhooks: {
         database: database.prisma,
         effects,
@@ -90,16 +115,23 @@ export function buildApp(config: PaymentServiceConfig, logger: Logger, options: 
   return {
     async start() {
       await waitUntilReady(cacheRedis, 1_000);
-      await eventsRedis.connect().catch((error: unknown) => logger.warn({ err: error }, 'events redis not reachable yet'));
+      await eventsRedis
+        .connect()
+        .catch((error: unknown) => logger.warn({ err: error }, 'events redis not reachable yet'));
       const port = await server.start();
       if (config.METRICS_PORT !== undefined) {
-        metrics = await startMetricsServer({ port: config.METRICS_PORT, registry: server.metricsRegistry });
+        metrics = await startMetricsServer({
+          port: config.METRICS_PORT,
+          registry: server.metricsRegistry,
+        });
       }
       return { port };
     },
     close() {
       closing ??= (async () => {
-        await server.shutdown(options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs });
+        await server.shutdown(
+          options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs },
+        );
         await metrics?.close();
         users.close();
         await balanceCache.drain();

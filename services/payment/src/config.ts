@@ -5,7 +5,9 @@ export const SERVICE_NAME = 'payment-service';
 const currencyList = () =>
   env
     .list()
-    .pipe(z.array(z.string().regex(/^[A-Z]{3}$/, 'expected ISO 4217 codes such as EUR,USD')).min(1));
+    .pipe(
+      z.array(z.string().regex(/^[A-Z]{3}$/, 'expected ISO 4217 codes such as EUR,USD')).min(1),
+    );
 
 export const paymentServiceConfigSchema = z
   .object({

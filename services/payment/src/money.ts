@@ -13,7 +13,12 @@ export function platformFee(amount: bigint, feeBps: number): bigint {
  * The part of the fee a refund gives back, computed on cumulative totals so that partial refunds
  * that add up to the whole amount give back exactly the whole fee (no rounding drift).
  */
-export function refundedFeeShare(amount: bigint, fee: bigint, refundedBefore: bigint, refund: bigint): bigint {
+export function refundedFeeShare(
+  amount: bigint,
+  fee: bigint,
+  refundedBefore: bigint,
+  refund: bigint,
+): bigint {
   return (fee * (refundedBefore + refund)) / amount - (fee * refundedBefore) / amount;
 }
 

@@ -18,7 +18,8 @@ import { type PaymentDatabase, type PaymentTransaction } from './database';
 function outboxView(tx: PaymentTransaction): OutboxTransactionClient {
   return {
     $executeRaw: (query, ...values) => tx.$executeRaw(query, ...values),
-    $queryRaw: <Row>(query: TemplateStringsArray, ...values: unknown[]) => tx.$queryRaw<Row>(query, ...values),
+    $queryRaw: <Row>(query: TemplateStringsArray, ...values: unknown[]) =>
+      tx.$queryRaw<Row>(query, ...values),
   };
 }
 
@@ -57,7 +58,10 @@ export interface OutboxRow {
  * fixed at enqueue time without `delay`/`jobId`, the request context captured); `outbox.spec.ts`
  * compares the two so that a change in the kit's row format fails a test here.
  */
-export async function outboxRow<Payload extends object>(definition: JobDefinition<Payload>, payload: Payload): Promise<OutboxRow> {
+export async function outboxRow<Payload extends object>(
+  definition: JobDefinition<Payload>,
+  payload: Payload,
+): Promise<OutboxRow> {
   await definition.parse(payload);
   const { delay: _delay, jobId: _jobId, ...jobOptions } = jobOptionsFor(definition);
   const context = captureContext();

@@ -39,7 +39,11 @@ export interface BuildWorkerOptions {
 const PURGE_INTERVAL_MS = 10 * 60_000;
 
 /** The payment service's background process: settlement and refund workers plus the outbox relay. */
-export function buildWorker(config: PaymentServiceConfig, logger: Logger, options: BuildWorkerOptions = {}): PaymentWorker {
+export function buildWorker(
+  config: PaymentServiceConfig,
+  logger: Logger,
+  options: BuildWorkerOptions = {},
+): PaymentWorker {
   const database = openPaymentDatabase({
     url: config.DATABASE_URL,
     poolMax: Math.min(config.DB_POOL_MAX, config.WORKER_CONCURRENCY * 2 + 2),
@@ -47,7 +51,12 @@ export function buildWorker(config: PaymentServiceConfig, logger: Logger, option
     applicationName: `${SERVICE_NAME}-worker`,
     logger,
   });
-  const cacheRedis = createRedisClient({ url: config.REDIS_CACHE_URL, logger, name: 'payment-worker-cache', lazyConnect: true });
+  const cacheRedis = createRedisClient({
+    url: config.REDIS_CACHE_URL,
+    logger,
+    name: 'payment-worker-cache',
+    lazyConnect: true,
+  });
   const balanceCache = createBalanceCache({
     redis: cacheRedis,
     logger,
@@ -63,25 +72,49 @@ export function buildWorker(config: PaymentServiceConfig, logger: Logger, option
   };
   const provider =
     options.provider ??
-    new PspHttpProvider({ baseUrl: config.PSP_URL, apiKey: config.PSP_API_KEY.reveal(), timeoutMs: config.PSP_TIMEOUT_MS });
-  const connection = { connection: { url: config.REDIS_QUEUE_URL }, ...(options.queuePrefix === undefined ? {} : { prefix: options.queuePrefix }) };
+    new PspHttpProvider({
+      baseUrl: config.PSP_URL,
+      apiKey: config.PSP_API_KEY.reveal(),
+      timeoutMs: config.PSP_TIMEOUT_MS,
+    });
+  const connection = {
+    connection: { url: config.REDIS_QUEUE_URL },
+    ...(options.queuePrefix === undefined ? {} : { prefix: options.queuePrefix }),
+  };
   const workerOptions = {
     ...connection,
     logger,
     concurrency: config.WORKER_CONCURRENCY,
     ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
-    ...(options.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: options.stalledIntervalMs }),
+    ...(options.stalledIntervalMs === undefined
+      ? {}
+      : { stalledIntervalMs: options.stalledIntervalMs }),
   };
   const settlement = createWorker(
     settlePaymentJob,
-    settlePaymentProcessor({ database: database.prisma, provider, effects, feeBps: config.PLATFORM_FEE_BPS }),
+    settlePaymentProcessor({
+      database: database.prisma,
+      provider,
+      effects,
+      feeBps: config.PLATFORM_FEE_BPS,
+    }),
     workerOptions,
   );
-  const refunds = createWorker(processRefundJob, processRefundProcessor({ database: database.prisma, provider, effects }), workerOptions);
+  const refunds = createWorker(
+    processRefundJob,
+    processRefundProcessor({ database: database.prisma, provider, effects }),
+    workerOptions,
+  );
   const relay =
     options.relay === false
       ? undefined
-      : createOutboxRelay({ database: outboxDatabase(database.prisma), producer: connection, logger, minPollIntervalMs: 20, maxPollIntervalMs: 200 });
+      : createOutboxRelay({
+          database: outboxDatabase(database.prisma),
+          producer: connection,
+          logger,
+          minPollIntervalMs: 20,
+          maxPollIntervalMs: 200,
+        });
 
   let purgeTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -91,7 +124,9 @@ export function buildWorker(config: PaymentServiceConfig, logger: Logger, option
     start() {
       relay?.start();
       purgeTimer = setInterval(() => {
-        purgeExpiredIdempotencyRecords(database.prisma).catch((error: unknown) => logger.warn({ err: error }, 'idempotency purge failed'));
+        purgeExpiredIdempotencyRecords(database.prisma).catch((error: unknown) =>
+          logger.warn({ err: error }, 'idempotency purge failed'),
+        );
       }, PURGE_INTERVAL_MS);
       purgeTimer.unref();
     },

@@ -7,7 +7,12 @@ export type CachedBalances = Array<{ currency: string; amountMinor: string }>;
 
 export const BALANCE_CACHE_PREFIX = 'strata:payment';
 
-export function createBalanceCache(options: { redis: Redis; logger: Logger; prefix?: string; ttlSeconds: number }): Cache<CachedBalances> {
+export function createBalanceCache(options: {
+  redis: Redis;
+  logger: Logger;
+  prefix?: string;
+  ttlSeconds: number;
+}): Cache<CachedBalances> {
   return new Cache<CachedBalances>({
     redis: options.redis,
     logger: options.logger,

@@ -15,9 +15,18 @@ export async function getBalance(
 ): Promise<paymentV1.GetBalanceResponse> {
   const actor = requireActor(request.actor);
   const userId = requireUuid('user_id', request.userId);
-  if (userId !== actor.userId && !actor.isAdmin) throw permissionDenied("cannot read another user's balance");
+  if (userId !== actor.userId && !actor.isAdmin)
+    throw permissionDenied("cannot read another user's balance");
   const balances = await cache.getOrLoad(userId, async () =>
-    (await userBalances(database, userId)).map((balance) => ({ currency: balance.currency, amountMinor: balance.amount.toString() })),
+    (await userBalances(database, userId)).map((balance) => ({
+      currency: balance.currency,
+      amountMinor: balance.amount.toString(),
+    })),
   );
-  return { balances: balances.map((balance) => ({ currency: balance.currency, amountMinor: toSafeNumber(BigInt(balance.amountMinor)) })) };
+  return {
+    balances: balances.map((balance) => ({
+      currency: balance.currency,
+      amountMinor: toSafeNumber(BigInt(balance.amountMinor)),
+    })),
+  };
 }

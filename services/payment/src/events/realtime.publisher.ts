@@ -1,4 +1,8 @@
-import { realtimeEventChannel, serializeRealtimeEvent, type RealtimeEvent } from '@strata/contracts';
+import {
+  realtimeEventChannel,
+  serializeRealtimeEvent,
+  type RealtimeEvent,
+} from '@strata/contracts';
 import { type Redis } from 'ioredis';
 
 /** Publishes real-time events on the gateway's event Redis, one message per recipient channel. */
@@ -8,7 +12,8 @@ export class RealtimePublisher {
   async publish(event: RealtimeEvent, recipients: readonly string[]): Promise<void> {
     const message = serializeRealtimeEvent(event);
     const pipeline = this.redis.pipeline();
-    for (const userId of new Set(recipients)) pipeline.publish(realtimeEventChannel(userId), message);
+    for (const userId of new Set(recipients))
+      pipeline.publish(realtimeEventChannel(userId), message);
     const results = await pipeline.exec();
     const failure = results?.find(([error]) => error !== null)?.[0];
     if (failure) throw failure;

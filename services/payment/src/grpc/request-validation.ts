@@ -20,7 +20,8 @@ export function requireActor(actor: Actor | undefined): AuthenticatedActor {
 }
 
 export function requireIdempotencyKey(key: string): string {
-  if (!IDEMPOTENCY_KEY.test(key)) throw invalidArgument('idempotency_key', 'expected 1 to 255 printable ASCII characters');
+  if (!IDEMPOTENCY_KEY.test(key))
+    throw invalidArgument('idempotency_key', 'expected 1 to 255 printable ASCII characters');
   return key;
 }
 

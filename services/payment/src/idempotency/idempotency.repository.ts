@@ -57,7 +57,12 @@ export function idempotencyLockKey(scope: IdempotencyScope, actorId: string, key
  * it is what makes a concurrent request with the same key see "in flight" instead of running the
  * work a second time; the primary key of idempotency_keys is the backstop.
  */
-export async function lockKeyOrFail(tx: PaymentTransaction, scope: IdempotencyScope, actorId: string, key: string): Promise<void> {
+export async function lockKeyOrFail(
+  tx: PaymentTransaction,
+  scope: IdempotencyScope,
+  actorId: string,
+  key: string,
+): Promise<void> {
   const rows = await tx.$queryRaw<Array<{ locked: boolean }>>`
     SELECT pg_try_advisory_xact_lock(hashtextextended(${idempotencyLockKey(scope, actorId, key)}, 0)) AS locked`;
   if (!rows[0]?.locked) throw requestInFlight();

@@ -12,7 +12,11 @@ describe('ledger invariants enforced by PostgreSQL', () => {
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase({ serviceDir: SERVICE_DIR, name: 'payment_ledger' });
-    database = openPaymentDatabase({ url: testDatabase.url, poolMax: 4, statementTimeoutMs: 5_000 });
+    database = openPaymentDatabase({
+      url: testDatabase.url,
+      poolMax: 4,
+      statementTimeoutMs: 5_000,
+    });
   });
   afterAll(async () => {
     await database.close();
@@ -48,21 +52,29 @@ describe('ledger invariants enforced by PostgreSQL', () => {
 
   it('accepts a balanced transaction and computes balances from postings', async () => {
     const { payeeId } = await balancedPosting();
-    expect(await userBalances(database.prisma, payeeId)).toEqual([{ currency: 'EUR', amount: 950n }]);
+    expect(await userBalances(database.prisma, payeeId)).toEqual([
+      { currency: 'EUR', amount: 950n },
+    ]);
   });
 
   it('rejects UPDATE of a posting (acceptance 5)', async () => {
     await balancedPosting();
-    await expect(database.pool.query('UPDATE postings SET amount_minor = amount_minor + 1')).rejects.toThrow(
-      /append-only: UPDATE on postings/,
-    );
+    await expect(
+      database.pool.query('UPDATE postings SET amount_minor = amount_minor + 1'),
+    ).rejects.toThrow(/append-only: UPDATE on postings/);
   });
 
   it('rejects DELETE of a posting and TRUNCATE of the table (acceptance 5)', async () => {
     await balancedPosting();
-    await expect(database.pool.query('DELETE FROM postings')).rejects.toThrow(/append-only: DELETE on postings/);
-    await expect(database.pool.query('TRUNCATE postings CASCADE')).rejects.toThrow(/append-only: TRUNCATE/);
-    await expect(database.pool.query('DELETE FROM ledger_transactions')).rejects.toThrow(/append-only/);
+    await expect(database.pool.query('DELETE FROM postings')).rejects.toThrow(
+      /append-only: DELETE on postings/,
+    );
+    await expect(database.pool.query('TRUNCATE postings CASCADE')).rejects.toThrow(
+      /append-only: TRUNCATE/,
+    );
+    await expect(database.pool.query('DELETE FROM ledger_transactions')).rejects.toThrow(
+      /append-only/,
+    );
     const { rows } = await database.pool.query<{ count: string }>('SELECT count(*) FROM postings');
     expect(Number(rows[0].count)).toBeGreaterThan(0);
   });
@@ -101,10 +113,10 @@ describe('ledger invariants enforced by PostgreSQL', () => {
         `INSERT INTO ledger_transactions (id, kind, reference, payment_id) VALUES ($1, 'settlement', $2, $3)`,
         [transactionId, `manual:${transactionId}`, paymentId],
       );
-      await client.query(`INSERT INTO postings (transaction_id, account_id, currency, amount_minor) VALUES ($1, $2, 'EUR', 5)`, [
-        transactionId,
-        rows[0].id,
-      ]);
+      await client.query(
+        `INSERT INTO postings (transaction_id, account_id, currency, amount_minor) VALUES ($1, $2, 'EUR', 5)`,
+        [transactionId, rows[0].id],
+      );
       await expect(client.query('COMMIT')).rejects.toThrow(/does not balance/);
     } finally {
       client.release();
@@ -122,10 +134,10 @@ describe('ledger invariants enforced by PostgreSQL', () => {
       [transactionId, `manual:${transactionId}`, paymentId],
     );
     await expect(
-      database.pool.query(`INSERT INTO postings (transaction_id, account_id, currency, amount_minor) VALUES ($1, $2, 'USD', 5)`, [
-        transactionId,
-        rows[0].id,
-      ]),
+      database.pool.query(
+        `INSERT INTO postings (transaction_id, account_id, currency, amount_minor) VALUES ($1, $2, 'USD', 5)`,
+        [transactionId, rows[0].id],
+      ),
     ).rejects.toThrow(/foreign key/);
   });
 

@@ -29,7 +29,11 @@ function ownerOf(account: LedgerAccountRef): string {
 }
 
 /** The account's id, created on first use. Two statements: see the comment inside. */
-async function accountId(tx: PaymentTransaction, account: LedgerAccountRef, currency: string): Promise<string> {
+async function accountId(
+  tx: PaymentTransaction,
+  account: LedgerAccountRef,
+  currency: string,
+): Promise<string> {
   const owner = ownerOf(account);
   const inserted = await tx.$queryRaw<Array<{ id: string }>>`
     INSERT INTO ledger_accounts (id, kind, user_id, currency)
@@ -51,7 +55,10 @@ async function accountId(tx: PaymentTransaction, account: LedgerAccountRef, curr
  * that it sums to zero per currency, and its unique reference makes a second posting of the same
  * business event fail instead of moving money twice.
  */
-export async function postLedgerTransaction(tx: PaymentTransaction, input: LedgerTransactionInput): Promise<string> {
+export async function postLedgerTransaction(
+  tx: PaymentTransaction,
+  input: LedgerTransactionInput,
+): Promise<string> {
   const id = randomUUID();
   await tx.$executeRaw`
     INSERT INTO ledger_transactions (id, kind, reference, payment_id, refund_id)
@@ -60,7 +67,10 @@ export async function postLedgerTransaction(tx: PaymentTransaction, input: Ledge
   const rows: Array<{ accountId: string; amount: bigint }> = [];
   for (const posting of input.postings) {
     if (posting.amount === 0n) continue;
-    rows.push({ accountId: await accountId(tx, posting.account, input.currency), amount: posting.amount });
+    rows.push({
+      accountId: await accountId(tx, posting.account, input.currency),
+      amount: posting.amount,
+    });
   }
   await tx.$executeRaw`
     INSERT INTO postings (transaction_id, account_id, currency, amount_minor)

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createHmac } from 'node:crypto';
 import { paymentV1 } from '@strata/contracts';
 import { isServiceError } from '@strata/grpc';
-import { actor, ledgerInvariants, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
+import {
+  actor,
+  ledgerInvariants,
+  startPaymentStack,
+  type PaymentStack,
+} from '../testing/payment.harness';
 import { PSP_API_KEY, PSP_WEBHOOK_SECRET } from '../testing/psp-process';
 import { seededRandom } from '../testing/seeded-random';
 import { startWebhookForwarder, type WebhookForwarder } from '../testing/webhook-forwarder';
@@ -31,7 +36,13 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
     stack = await startPaymentStack('payment_random', {
       withWorker: true,
       // Seeded: the same declines and transient provider errors on every run.
-      pspEnv: { PSP_SEED: '20261127', PSP_DECLINE_RATE: '0.1', PSP_ERROR_RATE: '0.03', PSP_WEBHOOK_URL: forwarder.url, PSP_WEBHOOK_BACKOFF_MS: '50' },
+      pspEnv: {
+        PSP_SEED: '20261127',
+        PSP_DECLINE_RATE: '0.1',
+        PSP_ERROR_RATE: '0.03',
+        PSP_WEBHOOK_URL: forwarder.url,
+        PSP_WEBHOOK_BACKOFF_MS: '50',
+      },
     });
     started.stack = stack;
   }, 60_000);
@@ -45,7 +56,13 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
     const users = Array.from({ length: 12 }, () => stack.newUser());
     const payments: KnownPayment[] = [];
-    const refundKeys: Array<{ payee: string; paymentId: string; key: string; amount: number; currency: string }> = [];
+    const refundKeys: Array<{
+      payee: string;
+      paymentId: string;
+      key: string;
+      amount: number;
+      currency: string;
+    }> = [];
     const counts = { create: 0, retry: 0, refund: 0, refundRetry: 0, webhook: 0, rejected: 0 };
 
     async function operation(): Promise<void> {
@@ -61,7 +78,14 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
         };
         counts.create += 1;
         const { payment } = await stack.client.createPayment(request);
-        payments.push({ id: payment!.id, payer, payee, key: request.idempotencyKey, amount: request.amount.amountMinor, currency: request.amount.currency });
+        payments.push({
+          id: payment!.id,
+          payer,
+          payee,
+          key: request.idempotencyKey,
+          amount: request.amount.amountMinor,
+          currency: request.amount.currency,
+        });
       } else if (roll < 0.55) {
         const known = pick(payments);
         counts.retry += 1;
@@ -77,8 +101,19 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
         const key = randomUUID();
         const amount = 1 + Math.floor(random() * known.amount * 0.6);
         counts.refund += 1;
-        refundKeys.push({ payee: known.payee, paymentId: known.id, key, amount, currency: known.currency });
-        await stack.client.createRefund({ idempotencyKey: key, actor: actor(known.payee), paymentId: known.id, amount: { amountMinor: amount, currency: known.currency } });
+        refundKeys.push({
+          payee: known.payee,
+          paymentId: known.id,
+          key,
+          amount,
+          currency: known.currency,
+        });
+        await stack.client.createRefund({
+          idempotencyKey: key,
+          actor: actor(known.payee),
+          paymentId: known.id,
+          amount: { amountMinor: amount, currency: known.currency },
+        });
       } else if (roll < 0.88 && refundKeys.length > 0) {
         const known = pick(refundKeys);
         counts.refundRetry += 1;
@@ -90,16 +125,26 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
         });
       } else {
         // A duplicate webhook: the provider redelivers an event it already delivered.
-        const response = await fetch(`${stack.psp.url}/v1/events`, { headers: { authorization: `Bearer ${PSP_API_KEY}` } });
-        const { data } = (await response.json()) as { data: Array<{ event: { id: string }; delivered: boolean }> };
+        const response = await fetch(`${stack.psp.url}/v1/events`, {
+          headers: { authorization: `Bearer ${PSP_API_KEY}` },
+        });
+        const { data } = (await response.json()) as {
+          data: Array<{ event: { id: string }; delivered: boolean }>;
+        };
         const delivered = data.filter((delivery) => delivery.delivered);
         if (delivered.length === 0) return;
         const event = pick(delivered).event;
         counts.webhook += 1;
-        await fetch(`${stack.psp.url}/v1/events/${event.id}/redeliver`, { method: 'POST', headers: { authorization: `Bearer ${PSP_API_KEY}` } });
+        await fetch(`${stack.psp.url}/v1/events/${event.id}/redeliver`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${PSP_API_KEY}` },
+        });
         const payload = Buffer.from(JSON.stringify(event));
         const timestamp = String(Math.floor(Date.now() / 1000));
-        const signature = createHmac('sha256', PSP_WEBHOOK_SECRET).update(`${timestamp}.`).update(payload).digest('hex');
+        const signature = createHmac('sha256', PSP_WEBHOOK_SECRET)
+          .update(`${timestamp}.`)
+          .update(payload)
+          .digest('hex');
         const direct = await stack.client.handleProviderWebhook({ payload, signature, timestamp });
         expect(direct.duplicate).toBe(true);
       }
@@ -148,7 +193,9 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
          GROUP BY a.currency ORDER BY a.currency`,
         [user],
       );
-      expect(balances).toEqual(rows.map((row) => ({ currency: row.currency, amountMinor: Number(row.total) })));
+      expect(balances).toEqual(
+        rows.map((row) => ({ currency: row.currency, amountMinor: Number(row.total) })),
+      );
     }
     // ...and what the payments say it should be: settled amounts net of fees, minus refunds net of fee shares.
     const expected = await stack.sql.query<{ mismatches: string }>(`
@@ -165,22 +212,41 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
     expect(Number(expected.rows[0].mismatches)).toBe(0);
 
     // No payment was charged twice; every settled payment has exactly one settlement posting.
-    const charges = await (await fetch(`${stack.psp.url}/v1/charges`, { headers: { authorization: `Bearer ${PSP_API_KEY}` } })).json() as {
+    const charges = (await (
+      await fetch(`${stack.psp.url}/v1/charges`, {
+        headers: { authorization: `Bearer ${PSP_API_KEY}` },
+      })
+    ).json()) as {
       data: Array<{ reference: string; status: string }>;
     };
     const perReference = new Map<string, number>();
-    for (const charge of charges.data) perReference.set(charge.reference, (perReference.get(charge.reference) ?? 0) + 1);
+    for (const charge of charges.data)
+      perReference.set(charge.reference, (perReference.get(charge.reference) ?? 0) + 1);
     expect([...perReference.values()].every((count) => count === 1)).toBe(true);
     const settledStatuses = ['settled', 'partially_refunded', 'refunded'];
-    const settled = await stack.sql.query<{ id: string }>(`SELECT id FROM payments WHERE status = ANY($1)`, [settledStatuses]);
-    expect(settled.rowCount).toBe(charges.data.filter((charge) => charge.status === 'succeeded').length);
-    const settlements = await stack.sql.query(`SELECT count(*)::int AS count FROM ledger_transactions WHERE kind = 'settlement'`);
+    const settled = await stack.sql.query<{ id: string }>(
+      `SELECT id FROM payments WHERE status = ANY($1)`,
+      [settledStatuses],
+    );
+    expect(settled.rowCount).toBe(
+      charges.data.filter((charge) => charge.status === 'succeeded').length,
+    );
+    const settlements = await stack.sql.query(
+      `SELECT count(*)::int AS count FROM ledger_transactions WHERE kind = 'settlement'`,
+    );
     expect(settlements.rows[0]).toEqual({ count: settled.rowCount });
-    const overdrawn = await stack.sql.query('SELECT 1 FROM payments WHERE refunded_minor > amount_minor');
+    const overdrawn = await stack.sql.query(
+      'SELECT 1 FROM payments WHERE refunded_minor > amount_minor',
+    );
     expect(overdrawn.rowCount).toBe(0);
     expect(payments.length).toBeGreaterThan(300);
     expect(forwarder.deliveries).toBeGreaterThan(0);
-    const statuses = await stack.client.listPayments({ actor: actor(users[0]), direction: paymentV1.PaymentDirection.RECEIVED, pageSize: 100, pageToken: '' });
+    const statuses = await stack.client.listPayments({
+      actor: actor(users[0]),
+      direction: paymentV1.PaymentDirection.RECEIVED,
+      pageSize: 100,
+      pageToken: '',
+    });
     expect(statuses.payments.every((payment) => payment.payeeId === users[0])).toBe(true);
   }, 240_000);
 });

@@ -4,7 +4,9 @@ import { grpcErrorField, grpcErrorReason, isServiceError } from '@strata/grpc';
 import { idempotencyLockKey } from '../idempotency/idempotency.repository';
 import { actor, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
 
-async function failure(promise: Promise<unknown>): Promise<{ code: number; reason: string | undefined; field: string | undefined }> {
+async function failure(
+  promise: Promise<unknown>,
+): Promise<{ code: number; reason: string | undefined; field: string | undefined }> {
   try {
     await promise;
   } catch (error) {
@@ -29,14 +31,30 @@ describe('CreatePayment idempotency', () => {
   it('50 concurrent creates with one key: one payment, one charge, one ledger transaction (acceptance 1)', async () => {
     const payer = stack.newUser();
     const payee = stack.newUser();
-    const request = { idempotencyKey: 'tip-50', actor: actor(payer), payeeId: payee, amount: { amountMinor: 1_234, currency: 'EUR' }, note: 'thanks' };
-    const results = await Promise.allSettled(Array.from({ length: 50 }, () => stack.client.createPayment(request)));
+    const request = {
+      idempotencyKey: 'tip-50',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 1_234, currency: 'EUR' },
+      note: 'thanks',
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, () => stack.client.createPayment(request)),
+    );
 
-    const succeeded = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
-    const rejected = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    const succeeded = results.flatMap((result) =>
+      result.status === 'fulfilled' ? [result.value] : [],
+    );
+    const rejected = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
     expect(succeeded.length).toBeGreaterThanOrEqual(1);
     // Every success is the stored response, byte for byte.
-    const encodings = new Set(succeeded.map((response) => Buffer.from(paymentV1.CreatePaymentResponse.encode(response).finish()).toString('hex')));
+    const encodings = new Set(
+      succeeded.map((response) =>
+        Buffer.from(paymentV1.CreatePaymentResponse.encode(response).finish()).toString('hex'),
+      ),
+    );
     expect(encodings.size).toBe(1);
     // Every failure is the in-flight conflict, nothing else.
     for (const error of rejected) {
@@ -52,22 +70,37 @@ describe('CreatePayment idempotency', () => {
       return payment?.status === paymentV1.PaymentStatus.SETTLED ? payment : undefined;
     });
     const retry = await stack.client.createPayment(request);
-    expect(Buffer.from(paymentV1.CreatePaymentResponse.encode(retry).finish()).toString('hex')).toBe([...encodings][0]);
+    expect(
+      Buffer.from(paymentV1.CreatePaymentResponse.encode(retry).finish()).toString('hex'),
+    ).toBe([...encodings][0]);
 
     const payments = await stack.sql.query('SELECT id FROM payments WHERE payer_id = $1', [payer]);
     expect(payments.rows).toEqual([{ id: paymentId }]);
     expect(await stack.psp.charges(paymentId)).toHaveLength(1);
-    const transactions = await stack.sql.query('SELECT kind FROM ledger_transactions WHERE payment_id = $1', [paymentId]);
+    const transactions = await stack.sql.query(
+      'SELECT kind FROM ledger_transactions WHERE payment_id = $1',
+      [paymentId],
+    );
     expect(transactions.rows).toEqual([{ kind: 'settlement' }]);
   });
 
   it('same key with a different body is rejected and writes nothing (acceptance 2)', async () => {
     const payer = stack.newUser();
     const payee = stack.newUser();
-    const request = { idempotencyKey: 'tip-reuse', actor: actor(payer), payeeId: payee, amount: { amountMinor: 500, currency: 'EUR' } };
+    const request = {
+      idempotencyKey: 'tip-reuse',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 500, currency: 'EUR' },
+    };
     await stack.client.createPayment(request);
-    const before = await Promise.all(['payments', 'idempotency_keys', 'outbox_events'].map((table) => count(stack, table)));
-    const storedBefore = await stack.sql.query('SELECT request_hash, response FROM idempotency_keys WHERE actor_id = $1', [payer]);
+    const before = await Promise.all(
+      ['payments', 'idempotency_keys', 'outbox_events'].map((table) => count(stack, table)),
+    );
+    const storedBefore = await stack.sql.query(
+      'SELECT request_hash, response FROM idempotency_keys WHERE actor_id = $1',
+      [payer],
+    );
 
     for (const changed of [
       { ...request, amount: { amountMinor: 501, currency: 'EUR' } },
@@ -75,22 +108,38 @@ describe('CreatePayment idempotency', () => {
       { ...request, note: 'another note' },
     ]) {
       const error = await failure(stack.client.createPayment(changed));
-      expect(error).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED', field: undefined });
+      expect(error).toEqual({
+        code: status.FAILED_PRECONDITION,
+        reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED',
+        field: undefined,
+      });
     }
-    const after = await Promise.all(['payments', 'idempotency_keys', 'outbox_events'].map((table) => count(stack, table)));
+    const after = await Promise.all(
+      ['payments', 'idempotency_keys', 'outbox_events'].map((table) => count(stack, table)),
+    );
     expect(after).toEqual(before);
-    const storedAfter = await stack.sql.query('SELECT request_hash, response FROM idempotency_keys WHERE actor_id = $1', [payer]);
+    const storedAfter = await stack.sql.query(
+      'SELECT request_hash, response FROM idempotency_keys WHERE actor_id = $1',
+      [payer],
+    );
     expect(storedAfter.rows).toEqual(storedBefore.rows);
   });
 
   it('answers ABORTED / IDEMPOTENCY_REQUEST_IN_FLIGHT while the first request holds the key', async () => {
     const payer = stack.newUser();
     const payee = stack.newUser();
-    const request = { idempotencyKey: 'tip-busy', actor: actor(payer), payeeId: payee, amount: { amountMinor: 700, currency: 'GBP' } };
+    const request = {
+      idempotencyKey: 'tip-busy',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 700, currency: 'GBP' },
+    };
     // Stand in for a first request mid-transaction: hold the same advisory lock from another session.
     const session = await stack.sql.connect();
     try {
-      await session.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [idempotencyLockKey('create_payment', payer, 'tip-busy')]);
+      await session.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [
+        idempotencyLockKey('create_payment', payer, 'tip-busy'),
+      ]);
       expect(await failure(stack.client.createPayment(request))).toEqual({
         code: status.ABORTED,
         reason: 'ERROR_REASON_IDEMPOTENCY_REQUEST_IN_FLIGHT',
@@ -107,10 +156,21 @@ describe('CreatePayment idempotency', () => {
   it('same key, different body naming an unknown payee: KEY_REUSED, not a payee error', async () => {
     const payer = stack.newUser();
     const payee = stack.newUser();
-    const request = { idempotencyKey: 'tip-unknown-payee', actor: actor(payer), payeeId: payee, amount: { amountMinor: 900, currency: 'EUR' } };
+    const request = {
+      idempotencyKey: 'tip-unknown-payee',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 900, currency: 'EUR' },
+    };
     const first = await stack.client.createPayment(request);
-    const error = await failure(stack.client.createPayment({ ...request, payeeId: '6c5b7a0e-1d2f-4a3b-8c9d-0e1f2a3b4c5d' }));
-    expect(error).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED', field: undefined });
+    const error = await failure(
+      stack.client.createPayment({ ...request, payeeId: '6c5b7a0e-1d2f-4a3b-8c9d-0e1f2a3b4c5d' }),
+    );
+    expect(error).toEqual({
+      code: status.FAILED_PRECONDITION,
+      reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED',
+      field: undefined,
+    });
     // The same body still replays.
     const again = await stack.client.createPayment(request);
     expect(again.payment?.id).toBe(first.payment?.id);
@@ -127,10 +187,15 @@ describe('CreatePayment idempotency', () => {
       articleId: 'article-1',
       note: 'merci ✨',
     });
-    const { rows } = await stack.sql.query<{ created_at: Date; updated_at: Date; status: string; note: string; article_id: string }>(
-      'SELECT created_at, updated_at, status, note, article_id FROM payments WHERE id = $1',
-      [created.payment!.id],
-    );
+    const { rows } = await stack.sql.query<{
+      created_at: Date;
+      updated_at: Date;
+      status: string;
+      note: string;
+      article_id: string;
+    }>('SELECT created_at, updated_at, status, note, article_id FROM payments WHERE id = $1', [
+      created.payment!.id,
+    ]);
     expect(rows).toHaveLength(1);
     expect(rows[0].created_at.getTime()).toBe(created.payment!.createTime!.getTime());
     expect(rows[0]).toMatchObject({ note: 'merci ✨', article_id: 'article-1' });
@@ -138,27 +203,54 @@ describe('CreatePayment idempotency', () => {
       "SELECT queue, name, payload FROM outbox_events WHERE payload->>'paymentId' = $1",
       [created.payment!.id],
     );
-    expect(outbox.rows).toEqual([{ queue: 'payment-settlement', name: 'settle-payment', payload: { paymentId: created.payment!.id } }]);
+    expect(outbox.rows).toEqual([
+      {
+        queue: 'payment-settlement',
+        name: 'settle-payment',
+        payload: { paymentId: created.payment!.id },
+      },
+    ]);
   });
 
   it('an expired key can be used again (a new payment), a live one cannot', async () => {
     const payer = stack.newUser();
     const payee = stack.newUser();
-    const request = { idempotencyKey: 'tip-expired', actor: actor(payer), payeeId: payee, amount: { amountMinor: 600, currency: 'EUR' } };
+    const request = {
+      idempotencyKey: 'tip-expired',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 600, currency: 'EUR' },
+    };
     const first = await stack.client.createPayment(request);
-    await stack.sql.query("UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE actor_id = $1", [payer]);
-    const second = await stack.client.createPayment({ ...request, amount: { amountMinor: 601, currency: 'EUR' } });
+    await stack.sql.query(
+      "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE actor_id = $1",
+      [payer],
+    );
+    const second = await stack.client.createPayment({
+      ...request,
+      amount: { amountMinor: 601, currency: 'EUR' },
+    });
     expect(second.payment?.id).not.toBe(first.payment?.id);
-    const stored = await stack.sql.query<{ resource_id: string }>('SELECT resource_id FROM idempotency_keys WHERE actor_id = $1', [payer]);
+    const stored = await stack.sql.query<{ resource_id: string }>(
+      'SELECT resource_id FROM idempotency_keys WHERE actor_id = $1',
+      [payer],
+    );
     expect(stored.rows).toEqual([{ resource_id: second.payment!.id }]);
-    const again = await stack.client.createPayment({ ...request, amount: { amountMinor: 601, currency: 'EUR' } });
+    const again = await stack.client.createPayment({
+      ...request,
+      amount: { amountMinor: 601, currency: 'EUR' },
+    });
     expect(again.payment?.id).toBe(second.payment?.id);
   });
 
   it('keys are scoped to the payer', async () => {
     const payee = stack.newUser();
     const [first, second] = [stack.newUser(), stack.newUser()];
-    const body = { idempotencyKey: 'same-key', payeeId: payee, amount: { amountMinor: 300, currency: 'USD' } };
+    const body = {
+      idempotencyKey: 'same-key',
+      payeeId: payee,
+      amount: { amountMinor: 300, currency: 'USD' },
+    };
     const a = await stack.client.createPayment({ ...body, actor: actor(first) });
     const b = await stack.client.createPayment({ ...body, actor: actor(second) });
     expect(a.payment?.id).not.toBe(b.payment?.id);
@@ -167,26 +259,60 @@ describe('CreatePayment idempotency', () => {
   it('validates the request before writing anything', async () => {
     const payer = stack.newUser();
     const payee = stack.newUser();
-    const base = { idempotencyKey: 'v', actor: actor(payer), payeeId: payee, amount: { amountMinor: 500, currency: 'EUR' } };
+    const base = {
+      idempotencyKey: 'v',
+      actor: actor(payer),
+      payeeId: payee,
+      amount: { amountMinor: 500, currency: 'EUR' },
+    };
     const before = await count(stack, 'payments');
-    expect(await failure(stack.client.createPayment({ ...base, actor: undefined }))).toMatchObject({ code: status.UNAUTHENTICATED });
-    expect(await failure(stack.client.createPayment({ ...base, idempotencyKey: '' }))).toMatchObject({ field: 'idempotency_key' });
-    expect(await failure(stack.client.createPayment({ ...base, payeeId: payer }))).toMatchObject({ field: 'payee_id' });
-    expect(await failure(stack.client.createPayment({ ...base, payeeId: '6c5b7a0e-1d2f-4a3b-8c9d-0e1f2a3b4c5d' }))).toMatchObject({
+    expect(await failure(stack.client.createPayment({ ...base, actor: undefined }))).toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
+    expect(
+      await failure(stack.client.createPayment({ ...base, idempotencyKey: '' })),
+    ).toMatchObject({ field: 'idempotency_key' });
+    expect(await failure(stack.client.createPayment({ ...base, payeeId: payer }))).toMatchObject({
+      field: 'payee_id',
+    });
+    expect(
+      await failure(
+        stack.client.createPayment({ ...base, payeeId: '6c5b7a0e-1d2f-4a3b-8c9d-0e1f2a3b4c5d' }),
+      ),
+    ).toMatchObject({
       code: status.INVALID_ARGUMENT,
       field: 'payee_id',
     });
-    expect(await failure(stack.client.createPayment({ ...base, amount: { amountMinor: 99, currency: 'EUR' } }))).toMatchObject({
+    expect(
+      await failure(
+        stack.client.createPayment({ ...base, amount: { amountMinor: 99, currency: 'EUR' } }),
+      ),
+    ).toMatchObject({
       field: 'amount.amount_minor',
     });
-    expect(await failure(stack.client.createPayment({ ...base, amount: { amountMinor: 1_000_001, currency: 'EUR' } }))).toMatchObject({
+    expect(
+      await failure(
+        stack.client.createPayment({
+          ...base,
+          amount: { amountMinor: 1_000_001, currency: 'EUR' },
+        }),
+      ),
+    ).toMatchObject({
       field: 'amount.amount_minor',
     });
-    expect(await failure(stack.client.createPayment({ ...base, amount: { amountMinor: 500, currency: 'JPY' } }))).toMatchObject({
+    expect(
+      await failure(
+        stack.client.createPayment({ ...base, amount: { amountMinor: 500, currency: 'JPY' } }),
+      ),
+    ).toMatchObject({
       field: 'amount.currency',
     });
-    expect(await failure(stack.client.createPayment({ ...base, note: 'x'.repeat(281) }))).toMatchObject({ field: 'note' });
-    expect(await failure(stack.client.createPayment({ ...base, articleId: 'a'.repeat(65) }))).toMatchObject({ field: 'article_id' });
+    expect(
+      await failure(stack.client.createPayment({ ...base, note: 'x'.repeat(281) })),
+    ).toMatchObject({ field: 'note' });
+    expect(
+      await failure(stack.client.createPayment({ ...base, articleId: 'a'.repeat(65) })),
+    ).toMatchObject({ field: 'article_id' });
     expect(await count(stack, 'payments')).toBe(before);
   });
 });

@@ -3,11 +3,16 @@ import { paymentV1 } from '@strata/contracts';
 import { invalidArgument } from '@strata/grpc';
 import { type PaymentDatabase } from '../database';
 import { type Payment } from '../generated/prisma/client';
-import { findIdempotencyRecord, replay, requestHash, requestInFlight } from '../idempotency/idempotency.repository';
+import {
+  findIdempotencyRecord,
+  replay,
+  requestHash,
+  requestInFlight,
+} from '../idempotency/idempotency.repository';
 import { outboxRow } from '../outbox';
 import { isUuid, requireActor, requireIdempotencyKey } from '../grpc/request-validation';
 import { settlePaymentJob } from '../settlement/payment.jobs';
-import { insertPayment } from './create-payment.repository';
+import { insertPayment, type SqlPool } from './create-payment.repository';
 import { type PayeeDirectory } from './payee-directory';
 import { toPaymentMessage } from './payment.mapping';
 
@@ -20,6 +25,8 @@ export interface CreatePaymentSettings {
 
 export interface CreatePaymentDependencies {
   readonly database: PaymentDatabase;
+  /** The pool under `database`: CreatePayment's single write statement runs on it directly. */
+  readonly pool: SqlPool;
   readonly payees: PayeeDirectory;
   readonly settings: CreatePaymentSettings;
   /** Called after a commit that wrote an outbox row (wakes a relay running in this process). */
@@ -37,7 +44,11 @@ interface ValidBody {
   note: string | undefined;
 }
 
-function validateBody(request: paymentV1.CreatePaymentRequest, payerId: string, settings: CreatePaymentSettings): ValidBody {
+function validateBody(
+  request: paymentV1.CreatePaymentRequest,
+  payerId: string,
+  settings: CreatePaymentSettings,
+): ValidBody {
   if (request.payeeId === '') throw invalidArgument('payee_id', 'required');
   if (!isUuid(request.payeeId)) throw invalidArgument('payee_id', 'no such user');
   const payeeId = request.payeeId.toLowerCase();
@@ -47,16 +58,32 @@ function validateBody(request: paymentV1.CreatePaymentRequest, payerId: string, 
   if (!settings.currencies.includes(amount.currency)) {
     throw invalidArgument('amount.currency', `unsupported currency ${amount.currency.slice(0, 8)}`);
   }
-  if (!Number.isSafeInteger(amount.amountMinor) || amount.amountMinor < settings.minAmount || amount.amountMinor > settings.maxAmount) {
-    throw invalidArgument('amount.amount_minor', `must be between ${settings.minAmount} and ${settings.maxAmount}`);
+  if (
+    !Number.isSafeInteger(amount.amountMinor) ||
+    amount.amountMinor < settings.minAmount ||
+    amount.amountMinor > settings.maxAmount
+  ) {
+    throw invalidArgument(
+      'amount.amount_minor',
+      `must be between ${settings.minAmount} and ${settings.maxAmount}`,
+    );
   }
-  if (request.articleId !== undefined && (request.articleId === '' || request.articleId.length > MAX_ARTICLE_ID_LENGTH)) {
+  if (
+    request.articleId !== undefined &&
+    (request.articleId === '' || request.articleId.length > MAX_ARTICLE_ID_LENGTH)
+  ) {
     throw invalidArgument('article_id', `expected 1 to ${MAX_ARTICLE_ID_LENGTH} characters`);
   }
   if (request.note !== undefined && [...request.note].length > MAX_NOTE_LENGTH) {
     throw invalidArgument('note', `at most ${MAX_NOTE_LENGTH} characters`);
   }
-  return { payeeId, amountMinor: amount.amountMinor, currency: amount.currency, articleId: request.articleId, note: request.note };
+  return {
+    payeeId,
+    amountMinor: amount.amountMinor,
+    currency: amount.currency,
+    articleId: request.articleId,
+    note: request.note,
+  };
 }
 
 /**
@@ -73,7 +100,13 @@ export async function createPayment(
   const actor = requireActor(request.actor);
   const key = requireIdempotencyKey(request.idempotencyKey);
   const body = validateBody(request, actor.userId, dependencies.settings);
-  const hash = requestHash([body.payeeId, body.amountMinor, body.currency, body.articleId ?? null, body.note ?? null]);
+  const hash = requestHash([
+    body.payeeId,
+    body.amountMinor,
+    body.currency,
+    body.articleId ?? null,
+    body.note ?? null,
+  ]);
   const { database } = dependencies;
   // A retry must not depend on the user service, and a reused key must answer KEY_REUSED even if
   // its new payee is unknown: when the payee check fails either way, the stored record decides.
@@ -118,8 +151,10 @@ export async function createPayment(
     updatedAt: now,
     settledAt: null,
   };
-  const response = paymentV1.CreatePaymentResponse.encode({ payment: toPaymentMessage(row) }).finish();
-  const outcome = await insertPayment(database, {
+  const response = paymentV1.CreatePaymentResponse.encode({
+    payment: toPaymentMessage(row),
+  }).finish();
+  const outcome = await insertPayment(dependencies.pool, {
     payment: {
       id: row.id,
       payerId: row.payerId,
@@ -130,7 +165,12 @@ export async function createPayment(
       note: row.note,
       createdAt: now,
     },
-    idempotency: { key, requestHash: hash, response, ttlHours: dependencies.settings.idempotencyTtlHours },
+    idempotency: {
+      key,
+      requestHash: hash,
+      response,
+      ttlHours: dependencies.settings.idempotencyTtlHours,
+    },
     outbox: await outboxRow(settlePaymentJob, { paymentId: row.id }),
   });
   switch (outcome.kind) {

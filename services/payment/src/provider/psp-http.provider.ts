@@ -1,4 +1,11 @@
-import { type ChargeOutcome, type ChargeRequest, type PaymentProvider, ProviderUnavailableError, type RefundOutcome, type RefundRequest } from './payment-provider';
+import {
+  type ChargeOutcome,
+  type ChargeRequest,
+  type PaymentProvider,
+  ProviderUnavailableError,
+  type RefundOutcome,
+  type RefundRequest,
+} from './payment-provider';
 
 export interface PspHttpProviderOptions {
   readonly baseUrl: string;
@@ -29,15 +36,24 @@ export class PspHttpProvider implements PaymentProvider {
   constructor(private readonly options: PspHttpProviderOptions) {}
 
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
-    const { status, body } = await this.post('/v1/charges', request.idempotencyKey, request.signal, {
-      amount: Number(request.amountMinor),
-      currency: request.currency,
-      reference: request.reference,
-    });
+    const { status, body } = await this.post(
+      '/v1/charges',
+      request.idempotencyKey,
+      request.signal,
+      {
+        amount: Number(request.amountMinor),
+        currency: request.currency,
+        reference: request.reference,
+      },
+    );
     if (status === 201 || status === 402) {
       const charge = body as PspCharge;
       if (charge.status === 'succeeded') return { status: 'succeeded', chargeId: charge.id };
-      return { status: 'declined', chargeId: charge.id, reason: charge.failure_code ?? 'card_declined' };
+      return {
+        status: 'declined',
+        chargeId: charge.id,
+        reason: charge.failure_code ?? 'card_declined',
+      };
     }
     // 4xx other than a decline is a request we will never get accepted: fail the payment.
     if (status >= 400 && status < 500 && status !== 409 && status !== 429) {
@@ -47,11 +63,16 @@ export class PspHttpProvider implements PaymentProvider {
   }
 
   async refund(request: RefundRequest): Promise<RefundOutcome> {
-    const { status, body } = await this.post('/v1/refunds', request.idempotencyKey, request.signal, {
-      charge: request.chargeId,
-      amount: Number(request.amountMinor),
-      reference: request.reference,
-    });
+    const { status, body } = await this.post(
+      '/v1/refunds',
+      request.idempotencyKey,
+      request.signal,
+      {
+        charge: request.chargeId,
+        amount: Number(request.amountMinor),
+        reference: request.reference,
+      },
+    );
     if (status === 201) return { status: 'succeeded', refundId: (body as PspRefund).id };
     if (status >= 400 && status < 500 && status !== 409 && status !== 429) {
       const code = isRecord(body) ? (body as PspError).error?.code : undefined;
@@ -80,15 +101,20 @@ export class PspHttpProvider implements PaymentProvider {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (error) {
-      throw new ProviderUnavailableError(`provider unreachable: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new ProviderUnavailableError(
+        `provider unreachable: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     let body: unknown;
     try {
       body = await response.json();
     } catch (error) {
-      throw new ProviderUnavailableError(`provider answered ${response.status} without JSON`, { cause: error });
+      throw new ProviderUnavailableError(`provider answered ${response.status} without JSON`, {
+        cause: error,
+      });
     }
     return { status: response.status, body };
   }

@@ -3,7 +3,13 @@ import { ErrorReason, errorReasonToJSON, paymentV1 } from '@strata/contracts';
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from '@strata/grpc';
 import { type PaymentDatabase } from '../database';
 import { requireActor, requireIdempotencyKey, requireUuid } from '../grpc/request-validation';
-import { findIdempotencyRecord, lockKeyOrFail, replay, requestHash, storeIdempotencyRecord } from '../idempotency/idempotency.repository';
+import {
+  findIdempotencyRecord,
+  lockKeyOrFail,
+  replay,
+  requestHash,
+  storeIdempotencyRecord,
+} from '../idempotency/idempotency.repository';
 import { enqueueInOutbox } from '../outbox';
 import { toRefundMessage } from '../payments/payment.mapping';
 import { lockPayment } from '../settlement/charge-outcome';
@@ -49,8 +55,10 @@ export async function createRefund(
     if (!payment || (payment.payerId !== actor.userId && payment.payeeId !== actor.userId)) {
       throw notFound('payment not found');
     }
-    if (payment.payeeId !== actor.userId) throw permissionDenied('only the payee may refund a payment');
-    if (amount.currency !== payment.currency) throw invalidArgument('amount.currency', `must be ${payment.currency}`);
+    if (payment.payeeId !== actor.userId)
+      throw permissionDenied('only the payee may refund a payment');
+    if (amount.currency !== payment.currency)
+      throw invalidArgument('amount.currency', `must be ${payment.currency}`);
     if (payment.status !== 'settled' && payment.status !== 'partially_refunded') {
       throw notRefundable(`payment is ${payment.status}`);
     }
@@ -66,9 +74,16 @@ export async function createRefund(
       data: { refundReservedMinor: { increment: requested }, updatedAt: new Date() },
     });
     const refund = await tx.refund.create({
-      data: { id: randomUUID(), paymentId: payment.id, amountMinor: requested, currency: payment.currency },
+      data: {
+        id: randomUUID(),
+        paymentId: payment.id,
+        amountMinor: requested,
+        currency: payment.currency,
+      },
     });
-    const response = paymentV1.CreateRefundResponse.encode({ refund: toRefundMessage(refund) }).finish();
+    const response = paymentV1.CreateRefundResponse.encode({
+      refund: toRefundMessage(refund),
+    }).finish();
     await storeIdempotencyRecord(tx, {
       scope: 'create_refund',
       actorId: actor.userId,

@@ -19,11 +19,20 @@ async function lockOpenRefund(tx: PaymentTransaction, refundId: string) {
  * +R, payee −(R − fee share), fee revenue −fee share), refund SUCCEEDED, payment (partially)
  * REFUNDED. Called by the refund worker and by the refund.succeeded webhook; the second is a no-op.
  */
-export async function applyRefundSucceeded(tx: PaymentTransaction, refundId: string, providerRefundId: string): Promise<Effect[]> {
+export async function applyRefundSucceeded(
+  tx: PaymentTransaction,
+  refundId: string,
+  providerRefundId: string,
+): Promise<Effect[]> {
   const locked = await lockOpenRefund(tx, refundId);
   if (!locked) return [];
   const { payment, refund } = locked;
-  const feeShare = refundedFeeShare(payment.amountMinor, payment.feeMinor, payment.refundedMinor, refund.amountMinor);
+  const feeShare = refundedFeeShare(
+    payment.amountMinor,
+    payment.feeMinor,
+    payment.refundedMinor,
+    refund.amountMinor,
+  );
   await postLedgerTransaction(tx, {
     kind: 'refund',
     reference: `refund:${refund.id}`,
@@ -32,12 +41,18 @@ export async function applyRefundSucceeded(tx: PaymentTransaction, refundId: str
     currency: payment.currency,
     postings: [
       { account: { kind: 'provider_clearing' }, amount: refund.amountMinor },
-      { account: { kind: 'user', userId: payment.payeeId }, amount: -(refund.amountMinor - feeShare) },
+      {
+        account: { kind: 'user', userId: payment.payeeId },
+        amount: -(refund.amountMinor - feeShare),
+      },
       { account: { kind: 'fee_revenue' }, amount: -feeShare },
     ],
   });
   const now = new Date();
-  await tx.refund.update({ where: { id: refund.id }, data: { status: 'succeeded', providerRefundId, updatedAt: now } });
+  await tx.refund.update({
+    where: { id: refund.id },
+    data: { status: 'succeeded', providerRefundId, updatedAt: now },
+  });
   const refunded = payment.refundedMinor + refund.amountMinor;
   await tx.payment.update({
     where: { id: payment.id },
@@ -51,7 +66,11 @@ export async function applyRefundSucceeded(tx: PaymentTransaction, refundId: str
 }
 
 /** Records a refund the provider refused: FAILED, and its reserved amount is released. */
-export async function applyRefundFailed(tx: PaymentTransaction, refundId: string, reason: string): Promise<Effect[]> {
+export async function applyRefundFailed(
+  tx: PaymentTransaction,
+  refundId: string,
+  reason: string,
+): Promise<Effect[]> {
   const locked = await lockOpenRefund(tx, refundId);
   if (!locked) return [];
   const now = new Date();

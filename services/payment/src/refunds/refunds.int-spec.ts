@@ -2,9 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { paymentV1 } from '@strata/contracts';
 import { grpcErrorReason, isServiceError } from '@strata/grpc';
-import { actor, ledgerInvariants, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
+import {
+  actor,
+  ledgerInvariants,
+  startPaymentStack,
+  type PaymentStack,
+} from '../testing/payment.harness';
 
-async function failure(promise: Promise<unknown>): Promise<{ code: number; reason: string | undefined }> {
+async function failure(
+  promise: Promise<unknown>,
+): Promise<{ code: number; reason: string | undefined }> {
   try {
     await promise;
   } catch (error) {
@@ -31,7 +38,10 @@ describe('CreateRefund (acceptance 6)', () => {
       amount: { amountMinor, currency: 'EUR' },
     });
     await stack.eventually(async () => {
-      const current = await stack.client.getPayment({ actor: actor(payer), paymentId: payment!.id });
+      const current = await stack.client.getPayment({
+        actor: actor(payer),
+        paymentId: payment!.id,
+      });
       return current.payment?.status === paymentV1.PaymentStatus.SETTLED ? true : undefined;
     });
     return { payer, payee, paymentId: payment!.id };
@@ -40,11 +50,24 @@ describe('CreateRefund (acceptance 6)', () => {
   it('only the payee may refund; others do not learn the payment exists', async () => {
     const { payer, paymentId } = await settledPayment(1_000);
     const amount = { amountMinor: 100, currency: 'EUR' };
-    expect(await failure(stack.client.createRefund({ idempotencyKey: 'r', actor: actor(payer), paymentId, amount }))).toEqual({
+    expect(
+      await failure(
+        stack.client.createRefund({ idempotencyKey: 'r', actor: actor(payer), paymentId, amount }),
+      ),
+    ).toEqual({
       code: status.PERMISSION_DENIED,
       reason: undefined,
     });
-    expect(await failure(stack.client.createRefund({ idempotencyKey: 'r', actor: actor(stack.newUser()), paymentId, amount }))).toEqual({
+    expect(
+      await failure(
+        stack.client.createRefund({
+          idempotencyKey: 'r',
+          actor: actor(stack.newUser()),
+          paymentId,
+          amount,
+        }),
+      ),
+    ).toEqual({
       code: status.NOT_FOUND,
       reason: undefined,
     });
@@ -53,9 +76,18 @@ describe('CreateRefund (acceptance 6)', () => {
   it('rejects a refund over the captured amount and writes nothing', async () => {
     const { payee, paymentId } = await settledPayment(1_000);
     expect(
-      await failure(stack.client.createRefund({ idempotencyKey: 'big', actor: actor(payee), paymentId, amount: { amountMinor: 1_001, currency: 'EUR' } })),
+      await failure(
+        stack.client.createRefund({
+          idempotencyKey: 'big',
+          actor: actor(payee),
+          paymentId,
+          amount: { amountMinor: 1_001, currency: 'EUR' },
+        }),
+      ),
     ).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_REFUND_EXCEEDS_CAPTURED' });
-    expect((await stack.sql.query('SELECT 1 FROM refunds WHERE payment_id = $1', [paymentId])).rowCount).toBe(0);
+    expect(
+      (await stack.sql.query('SELECT 1 FROM refunds WHERE payment_id = $1', [paymentId])).rowCount,
+    ).toBe(0);
   });
 
   it('serialises concurrent refunds so that together they cannot overdraw', async () => {
@@ -71,14 +103,29 @@ describe('CreateRefund (acceptance 6)', () => {
       ),
     );
     const accepted = results.filter((result) => result.status === 'fulfilled');
-    const rejected = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    const rejected = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
     expect(accepted).toHaveLength(3);
-    for (const error of rejected) expect(grpcErrorReason(error)).toBe('ERROR_REASON_REFUND_EXCEEDS_CAPTURED');
+    for (const error of rejected)
+      expect(grpcErrorReason(error)).toBe('ERROR_REASON_REFUND_EXCEEDS_CAPTURED');
 
     // The rest (100) is still refundable; then nothing is.
-    await stack.client.createRefund({ idempotencyKey: 'rest', actor: actor(payee), paymentId, amount: { amountMinor: 100, currency: 'EUR' } });
+    await stack.client.createRefund({
+      idempotencyKey: 'rest',
+      actor: actor(payee),
+      paymentId,
+      amount: { amountMinor: 100, currency: 'EUR' },
+    });
     expect(
-      await failure(stack.client.createRefund({ idempotencyKey: 'more', actor: actor(payee), paymentId, amount: { amountMinor: 1, currency: 'EUR' } })),
+      await failure(
+        stack.client.createRefund({
+          idempotencyKey: 'more',
+          actor: actor(payee),
+          paymentId,
+          amount: { amountMinor: 1, currency: 'EUR' },
+        }),
+      ),
     ).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_REFUND_EXCEEDS_CAPTURED' });
 
     const refunded = await stack.eventually(async () => {
@@ -86,9 +133,18 @@ describe('CreateRefund (acceptance 6)', () => {
       return current.payment?.status === paymentV1.PaymentStatus.REFUNDED ? current : undefined;
     });
     expect(refunded.payment?.refundedAmount).toEqual({ amountMinor: 1_000, currency: 'EUR' });
-    expect(refunded.refunds.map((refund) => refund.status)).toEqual(Array(4).fill(paymentV1.RefundStatus.SUCCEEDED));
+    expect(refunded.refunds.map((refund) => refund.status)).toEqual(
+      Array(4).fill(paymentV1.RefundStatus.SUCCEEDED),
+    );
     expect(
-      await failure(stack.client.createRefund({ idempotencyKey: 'after', actor: actor(payee), paymentId, amount: { amountMinor: 1, currency: 'EUR' } })),
+      await failure(
+        stack.client.createRefund({
+          idempotencyKey: 'after',
+          actor: actor(payee),
+          paymentId,
+          amount: { amountMinor: 1, currency: 'EUR' },
+        }),
+      ),
     ).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_PAYMENT_NOT_REFUNDABLE' });
 
     // The payee got amount − fee and gave it all back; the fee went back in full too.
@@ -101,15 +157,26 @@ describe('CreateRefund (acceptance 6)', () => {
 
   it('a refund is idempotent by its key and refuses unsettled payments', async () => {
     const { payee, paymentId } = await settledPayment(2_000);
-    const request = { idempotencyKey: 'once', actor: actor(payee), paymentId, amount: { amountMinor: 500, currency: 'EUR' } };
+    const request = {
+      idempotencyKey: 'once',
+      actor: actor(payee),
+      paymentId,
+      amount: { amountMinor: 500, currency: 'EUR' },
+    };
     const first = await stack.client.createRefund(request);
     const second = await stack.client.createRefund(request);
     expect(second).toEqual(first);
-    expect(await failure(stack.client.createRefund({ ...request, amount: { amountMinor: 501, currency: 'EUR' } }))).toEqual({
+    expect(
+      await failure(
+        stack.client.createRefund({ ...request, amount: { amountMinor: 501, currency: 'EUR' } }),
+      ),
+    ).toEqual({
       code: status.FAILED_PRECONDITION,
       reason: 'ERROR_REASON_IDEMPOTENCY_KEY_REUSED',
     });
-    expect((await stack.sql.query('SELECT 1 FROM refunds WHERE payment_id = $1', [paymentId])).rowCount).toBe(1);
+    expect(
+      (await stack.sql.query('SELECT 1 FROM refunds WHERE payment_id = $1', [paymentId])).rowCount,
+    ).toBe(1);
 
     const pendingId = randomUUID();
     await stack.sql.query(
@@ -117,7 +184,9 @@ describe('CreateRefund (acceptance 6)', () => {
       [pendingId, randomUUID(), payee],
     );
     expect(
-      await failure(stack.client.createRefund({ ...request, idempotencyKey: 'pending', paymentId: pendingId })),
+      await failure(
+        stack.client.createRefund({ ...request, idempotencyKey: 'pending', paymentId: pendingId }),
+      ),
     ).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_PAYMENT_NOT_REFUNDABLE' });
   });
 });

@@ -7,13 +7,19 @@ import { type Effect } from './effects';
 import { sendEmailJob } from './payment.jobs';
 
 /** Locks the payment row for the rest of the transaction and reads it. */
-export async function lockPayment(tx: PaymentTransaction, paymentId: string): Promise<Payment | null> {
-  const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id::text AS id FROM payments WHERE id = ${paymentId}::uuid FOR UPDATE`;
+export async function lockPayment(
+  tx: PaymentTransaction,
+  paymentId: string,
+): Promise<Payment | null> {
+  const locked = await tx.$queryRaw<
+    Array<{ id: string }>
+  >`SELECT id::text AS id FROM payments WHERE id = ${paymentId}::uuid FOR UPDATE`;
   if (locked.length === 0) return null;
   return tx.payment.findUnique({ where: { id: paymentId } });
 }
 
-const isOpen = (payment: Payment) => payment.status === 'pending' || payment.status === 'processing';
+const isOpen = (payment: Payment) =>
+  payment.status === 'pending' || payment.status === 'processing';
 
 /**
  * Records a successful charge: settlement postings (clearing −amount, payee +(amount − fee), fee
@@ -43,7 +49,13 @@ export async function applyChargeSucceeded(
   });
   const settled = await tx.payment.update({
     where: { id: payment.id },
-    data: { status: 'settled', feeMinor: fee, providerChargeId: chargeId, settledAt: new Date(), updatedAt: new Date() },
+    data: {
+      status: 'settled',
+      feeMinor: fee,
+      providerChargeId: chargeId,
+      settledAt: new Date(),
+      updatedAt: new Date(),
+    },
   });
   const data = {
     paymentId: settled.id,
@@ -85,7 +97,11 @@ export async function applyChargeSucceeded(
 }
 
 /** Records a definitive charge failure: status FAILED with the reason; nothing is posted. */
-export async function applyChargeFailed(tx: PaymentTransaction, paymentId: string, reason: string): Promise<Effect[]> {
+export async function applyChargeFailed(
+  tx: PaymentTransaction,
+  paymentId: string,
+  reason: string,
+): Promise<Effect[]> {
   const payment = await lockPayment(tx, paymentId);
   if (!payment || !isOpen(payment)) return [];
   const failed = await tx.payment.update({

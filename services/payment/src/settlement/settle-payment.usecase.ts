@@ -19,7 +19,9 @@ export type SettlementResult = 'settled' | 'failed' | 'already-final';
  * commit) gets the same charge back instead of a second one, and the ledger transition happens in
  * one database transaction guarded by the payment's row lock and status.
  */
-export function settlePaymentProcessor(dependencies: SettlementDependencies): JobProcessor<{ paymentId: string }, SettlementResult> {
+export function settlePaymentProcessor(
+  dependencies: SettlementDependencies,
+): JobProcessor<{ paymentId: string }, SettlementResult> {
   const { database, provider } = dependencies;
   return async ({ paymentId }, context) => {
     const payment = await database.payment.findUnique({ where: { id: paymentId } });

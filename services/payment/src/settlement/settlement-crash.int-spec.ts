@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { paymentV1 } from '@strata/contracts';
-import { actor, ledgerInvariants, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
+import {
+  actor,
+  ledgerInvariants,
+  startPaymentStack,
+  type PaymentStack,
+} from '../testing/payment.harness';
 import { spawnTs, stopProcess, waitForLine } from '../testing/psp-process';
 
 const FIXTURE = path.join(__dirname, '..', 'testing', 'crash-after-charge.fixture.ts');
@@ -42,12 +47,21 @@ describe('settlement worker killed between the charge and the ledger (acceptance
     expect(await stack.psp.charges(paymentId)).toHaveLength(1);
     const midway = await stack.sql.query('SELECT status FROM payments WHERE id = $1', [paymentId]);
     expect(midway.rows).toEqual([{ status: 'processing' }]);
-    expect((await stack.sql.query('SELECT 1 FROM ledger_transactions WHERE payment_id = $1', [paymentId])).rowCount).toBe(0);
+    expect(
+      (
+        await stack.sql.query('SELECT 1 FROM ledger_transactions WHERE payment_id = $1', [
+          paymentId,
+        ])
+      ).rowCount,
+    ).toBe(0);
 
     // A new worker picks the stalled job up once the dead one's lock expires.
     stack.startWorker({ lockDurationMs: 2_000, stalledIntervalMs: 1_000 });
     const settled = await stack.eventually(async () => {
-      const { payment: current } = await stack.client.getPayment({ actor: actor(payee), paymentId });
+      const { payment: current } = await stack.client.getPayment({
+        actor: actor(payee),
+        paymentId,
+      });
       return current?.status === paymentV1.PaymentStatus.SETTLED ? current : undefined;
     }, 30_000);
     expect(settled.fee).toEqual({ amountMinor: 500, currency: 'EUR' });
@@ -55,9 +69,15 @@ describe('settlement worker killed between the charge and the ledger (acceptance
     const charges = await stack.psp.charges(paymentId);
     expect(charges).toHaveLength(1);
     expect(charges[0].status).toBe('succeeded');
-    const transactions = await stack.sql.query('SELECT id FROM ledger_transactions WHERE payment_id = $1', [paymentId]);
+    const transactions = await stack.sql.query(
+      'SELECT id FROM ledger_transactions WHERE payment_id = $1',
+      [paymentId],
+    );
     expect(transactions.rowCount).toBe(1);
-    expect(await ledgerInvariants(stack.sql)).toEqual({ unbalancedTransactions: 0, globalSums: [{ currency: 'EUR', total: '0' }] });
+    expect(await ledgerInvariants(stack.sql)).toEqual({
+      unbalancedTransactions: 0,
+      globalSums: [{ currency: 'EUR', total: '0' }],
+    });
     const { balances } = await stack.client.getBalance({ actor: actor(payee), userId: payee });
     expect(balances).toEqual([{ amountMinor: 9_500, currency: 'EUR' }]);
   }, 90_000);

@@ -10,11 +10,18 @@ import { buildWorker } from '../worker-app';
 
 const config = loadConfig(paymentServiceConfigSchema);
 const logger = createLogger({ name: 'crash-fixture', level: 'info' });
-const http = new PspHttpProvider({ baseUrl: config.PSP_URL, apiKey: config.PSP_API_KEY.reveal(), timeoutMs: 5_000 });
+const http = new PspHttpProvider({
+  baseUrl: config.PSP_URL,
+  apiKey: config.PSP_API_KEY.reveal(),
+  timeoutMs: 5_000,
+});
 const provider: PaymentProvider = {
   async charge(request) {
     const outcome = await http.charge(request);
-    logger.info({ paymentId: request.reference, outcome: outcome.status }, 'charged, freezing before completion');
+    logger.info(
+      { paymentId: request.reference, outcome: outcome.status },
+      'charged, freezing before completion',
+    );
     return new Promise<never>(() => undefined);
   },
   refund: (request) => http.refund(request),

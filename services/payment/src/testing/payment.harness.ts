@@ -4,7 +4,12 @@ import { loadConfig } from '@strata/config';
 import { PaymentServiceClient, Role } from '@strata/contracts';
 import { createGrpcClient, type GrpcClient } from '@strata/grpc';
 import { createLogger, type Logger } from '@strata/logger';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@strata/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '@strata/testing';
 import { Pool } from 'pg';
 import { buildApp, type PaymentApp } from '../app';
 import { type PaymentServiceConfig, paymentServiceConfigSchema } from '../config';
@@ -40,7 +45,10 @@ export interface StackOptions {
 }
 
 /** Fresh database and Redis prefix, the simulator as a process, a fake user service, the app in-process. */
-export async function startPaymentStack(name: string, options: StackOptions = {}): Promise<PaymentStack> {
+export async function startPaymentStack(
+  name: string,
+  options: StackOptions = {},
+): Promise<PaymentStack> {
   const database: TestDatabase = await createTestDatabase({ serviceDir: SERVICE_DIR, name });
   const redis = await createTestRedis({ name });
   const psp = await startPsp(options.pspEnv);
@@ -64,9 +72,15 @@ export async function startPaymentStack(name: string, options: StackOptions = {}
   };
   const config = loadConfig(paymentServiceConfigSchema, env);
   const logger = createLogger({ name, level: 'silent' });
-  const app: PaymentApp = buildApp(config, logger, { cacheKeyPrefix: `${redis.prefix}payment`, shutdownGraceMs: 2_000 });
+  const app: PaymentApp = buildApp(config, logger, {
+    cacheKeyPrefix: `${redis.prefix}payment`,
+    shutdownGraceMs: 2_000,
+  });
   const { port } = await app.start();
-  const client = createGrpcClient(PaymentServiceClient, { target: `127.0.0.1:${port}`, defaultDeadlineMs: 10_000 });
+  const client = createGrpcClient(PaymentServiceClient, {
+    target: `127.0.0.1:${port}`,
+    defaultDeadlineMs: 10_000,
+  });
   const sql = new Pool({ connectionString: database.url, max: 3 });
 
   const stack: PaymentStack = {
@@ -119,7 +133,10 @@ export async function startPaymentStack(name: string, options: StackOptions = {}
 }
 
 /** Ledger-wide checks used by several suites. */
-export async function ledgerInvariants(sql: Pool): Promise<{ unbalancedTransactions: number; globalSums: Array<{ currency: string; total: string }> }> {
+export async function ledgerInvariants(sql: Pool): Promise<{
+  unbalancedTransactions: number;
+  globalSums: Array<{ currency: string; total: string }>;
+}> {
   const unbalanced = await sql.query<{ count: string }>(`
     SELECT count(*) FROM (
       SELECT transaction_id FROM postings GROUP BY transaction_id, currency HAVING SUM(amount_minor) <> 0) t`);

@@ -33,13 +33,21 @@ export function spawnTs(entry: string, env: Record<string, string>): ChildProces
 }
 
 /** Resolves with the first stdout JSON line whose `msg` matches, rejects if the process exits first. */
-export function waitForLine(child: ChildProcess, message: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+export function waitForLine(
+  child: ChildProcess,
+  message: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const stderr: string[] = [];
     child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-    const timer = setTimeout(() => done(new Error(`timed out waiting for "${message}": ${stderr.join('')}`)), timeoutMs);
-    const onExit = (code: number | null) => done(new Error(`process exited (${code}) before "${message}": ${stderr.join('')}`));
+    const timer = setTimeout(
+      () => done(new Error(`timed out waiting for "${message}": ${stderr.join('')}`)),
+      timeoutMs,
+    );
+    const onExit = (code: number | null) =>
+      done(new Error(`process exited (${code}) before "${message}": ${stderr.join('')}`));
     function done(error: Error | undefined, line?: Record<string, unknown>) {
       clearTimeout(timer);
       child.off('exit', onExit);
@@ -59,7 +67,10 @@ export function waitForLine(child: ChildProcess, message: string, timeoutMs = 20
   });
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopProcess(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
@@ -80,13 +91,16 @@ export async function startPsp(env: Record<string, string> = {}): Promise<PspPro
   child.stdout?.resume();
   const url = `http://127.0.0.1:${String(ready.port)}`;
   const get = async <T>(pathname: string): Promise<T> => {
-    const response = await fetch(`${url}${pathname}`, { headers: { authorization: `Bearer ${PSP_API_KEY}` } });
+    const response = await fetch(`${url}${pathname}`, {
+      headers: { authorization: `Bearer ${PSP_API_KEY}` },
+    });
     return (await response.json()) as T;
   };
   return {
     url,
     charges: async (reference) =>
-      (await get<{ data: PspCharge[] }>(`/v1/charges${reference ? `?reference=${reference}` : ''}`)).data,
+      (await get<{ data: PspCharge[] }>(`/v1/charges${reference ? `?reference=${reference}` : ''}`))
+        .data,
     requestCount: async () => (await get<{ data: unknown[] }>('/v1/charges')).data.length,
     close: () => stopProcess(child),
   };

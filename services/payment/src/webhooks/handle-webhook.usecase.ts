@@ -8,7 +8,12 @@ import { applyChargeFailed, applyChargeSucceeded } from '../settlement/charge-ou
 import { type Effect, type EffectSink, runEffects } from '../settlement/effects';
 
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
-const KNOWN_TYPES = new Set(['charge.succeeded', 'charge.failed', 'refund.succeeded', 'refund.failed']);
+const KNOWN_TYPES = new Set([
+  'charge.succeeded',
+  'charge.failed',
+  'refund.succeeded',
+  'refund.failed',
+]);
 
 export interface WebhookDependencies {
   readonly database: PaymentDatabase;
@@ -27,7 +32,10 @@ interface ProviderEvent {
 }
 
 const signatureInvalid = () =>
-  unauthenticated('webhook signature invalid', errorReasonToJSON(ErrorReason.WEBHOOK_SIGNATURE_INVALID));
+  unauthenticated(
+    'webhook signature invalid',
+    errorReasonToJSON(ErrorReason.WEBHOOK_SIGNATURE_INVALID),
+  );
 
 function verify(secret: string, timestamp: string, payload: Buffer, signature: string): boolean {
   if (!/^[0-9a-f]{64}$/.test(signature)) return false;
@@ -42,7 +50,11 @@ function parseEvent(payload: Buffer): ProviderEvent {
   } catch {
     throw invalidArgument('payload', 'not JSON');
   }
-  const event = parsed as { id?: unknown; type?: unknown; data?: { object?: Record<string, unknown> } };
+  const event = parsed as {
+    id?: unknown;
+    type?: unknown;
+    data?: { object?: Record<string, unknown> };
+  };
   const object = event.data?.object;
   if (
     typeof event.id !== 'string' ||
@@ -80,13 +92,18 @@ export async function handleProviderWebhook(
   request: paymentV1.HandleProviderWebhookRequest,
 ): Promise<paymentV1.HandleProviderWebhookResponse> {
   const payload = Buffer.from(request.payload);
-  if (payload.length > MAX_WEBHOOK_BYTES) throw invalidArgument('payload', `over ${MAX_WEBHOOK_BYTES} bytes`);
+  if (payload.length > MAX_WEBHOOK_BYTES)
+    throw invalidArgument('payload', `over ${MAX_WEBHOOK_BYTES} bytes`);
   const timestamp = Number(request.timestamp);
   const nowSeconds = Math.floor((dependencies.now?.() ?? Date.now()) / 1000);
-  if (!/^\d{1,12}$/.test(request.timestamp) || Math.abs(nowSeconds - timestamp) > dependencies.toleranceSeconds) {
+  if (
+    !/^\d{1,12}$/.test(request.timestamp) ||
+    Math.abs(nowSeconds - timestamp) > dependencies.toleranceSeconds
+  ) {
     throw signatureInvalid();
   }
-  if (!verify(dependencies.secret, request.timestamp, payload, request.signature)) throw signatureInvalid();
+  if (!verify(dependencies.secret, request.timestamp, payload, request.signature))
+    throw signatureInvalid();
   const event = parseEvent(payload);
 
   const outcome = await dependencies.database.$transaction(async (tx) => {
@@ -95,18 +112,41 @@ export async function handleProviderWebhook(
     if (inserted === 0) return { duplicate: true, effects: [] as Effect[] };
     const reference = event.object.reference;
     if (reference === null || !UUID.test(reference)) {
-      dependencies.logger.warn({ eventId: event.id, type: event.type }, 'provider event without a known reference, ignored');
+      dependencies.logger.warn(
+        { eventId: event.id, type: event.type },
+        'provider event without a known reference, ignored',
+      );
       return { duplicate: false, effects: [] as Effect[] };
     }
     switch (event.type) {
       case 'charge.succeeded':
-        return { duplicate: false, effects: await applyChargeSucceeded(tx, reference, event.object.id, dependencies.feeBps) };
+        return {
+          duplicate: false,
+          effects: await applyChargeSucceeded(tx, reference, event.object.id, dependencies.feeBps),
+        };
       case 'charge.failed':
-        return { duplicate: false, effects: await applyChargeFailed(tx, reference, event.object.failure_code ?? 'card_declined') };
+        return {
+          duplicate: false,
+          effects: await applyChargeFailed(
+            tx,
+            reference,
+            event.object.failure_code ?? 'card_declined',
+          ),
+        };
       case 'refund.succeeded':
-        return { duplicate: false, effects: await applyRefundSucceeded(tx, reference, event.object.id) };
+        return {
+          duplicate: false,
+          effects: await applyRefundSucceeded(tx, reference, event.object.id),
+        };
       default:
-        return { duplicate: false, effects: await applyRefundFailed(tx, reference, event.object.failure_code ?? 'refund_failed') };
+        return {
+          duplicate: false,
+          effects: await applyRefundFailed(
+            tx,
+            reference,
+            event.object.failure_code ?? 'refund_failed',
+          ),
+        };
     }
   });
   await runEffects(outcome.effects, dependencies.effects, dependencies.logger);

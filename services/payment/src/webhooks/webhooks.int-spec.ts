@@ -5,13 +5,22 @@ import { grpcErrorReason, isServiceError } from '@strata/grpc';
 import { actor, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
 import { PSP_WEBHOOK_SECRET } from '../testing/psp-process';
 
-function signed(event: object, secret = PSP_WEBHOOK_SECRET, timestamp = Math.floor(Date.now() / 1000)) {
+function signed(
+  event: object,
+  secret = PSP_WEBHOOK_SECRET,
+  timestamp = Math.floor(Date.now() / 1000),
+) {
   const payload = Buffer.from(JSON.stringify(event));
-  const signature = createHmac('sha256', secret).update(`${timestamp}.`).update(payload).digest('hex');
+  const signature = createHmac('sha256', secret)
+    .update(`${timestamp}.`)
+    .update(payload)
+    .digest('hex');
   return { payload, signature, timestamp: String(timestamp) };
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ code: number; reason: string | undefined }> {
+async function failure(
+  promise: Promise<unknown>,
+): Promise<{ code: number; reason: string | undefined }> {
   try {
     await promise;
   } catch (error) {
@@ -42,32 +51,59 @@ describe('HandleProviderWebhook', () => {
       id: `evt_${randomUUID()}`,
       type: 'charge.succeeded',
       created: 0,
-      data: { object: { id: 'ch_1', object: 'charge', amount: 2_000, currency: 'USD', status: 'succeeded', reference: payment!.id } },
+      data: {
+        object: {
+          id: 'ch_1',
+          object: 'charge',
+          amount: 2_000,
+          currency: 'USD',
+          status: 'succeeded',
+          reference: payment!.id,
+        },
+      },
     };
     const first = await stack.client.handleProviderWebhook(signed(event));
     expect(first).toEqual({ eventId: event.id, duplicate: false });
-    const again = await Promise.all([1, 2, 3].map(() => stack.client.handleProviderWebhook(signed(event))));
+    const again = await Promise.all(
+      [1, 2, 3].map(() => stack.client.handleProviderWebhook(signed(event))),
+    );
     expect(again.every((response) => response.duplicate)).toBe(true);
 
     const current = await stack.client.getPayment({ actor: actor(payer), paymentId: payment!.id });
     expect(current.payment?.status).toBe(paymentV1.PaymentStatus.SETTLED);
-    expect((await stack.sql.query('SELECT 1 FROM ledger_transactions WHERE payment_id = $1', [payment!.id])).rowCount).toBe(1);
+    expect(
+      (
+        await stack.sql.query('SELECT 1 FROM ledger_transactions WHERE payment_id = $1', [
+          payment!.id,
+        ])
+      ).rowCount,
+    ).toBe(1);
     const { balances } = await stack.client.getBalance({ actor: actor(payee), userId: payee });
     expect(balances).toEqual([{ amountMinor: 1_900, currency: 'USD' }]);
   });
 
   it('refuses bad signatures and stale timestamps', async () => {
-    const event = { id: 'evt_x', type: 'charge.failed', data: { object: { id: 'ch', reference: randomUUID() } } };
+    const event = {
+      id: 'evt_x',
+      type: 'charge.failed',
+      data: { object: { id: 'ch', reference: randomUUID() } },
+    };
     const wrongSecret = signed(event, 'whsec_wrong_0123456789');
     const stale = signed(event, PSP_WEBHOOK_SECRET, Math.floor(Date.now() / 1000) - 3_600);
-    for (const request of [wrongSecret, stale, { ...signed(event), payload: Buffer.from('{"tampered":1}') }]) {
+    for (const request of [
+      wrongSecret,
+      stale,
+      { ...signed(event), payload: Buffer.from('{"tampered":1}') },
+    ]) {
       expect(await failure(stack.client.handleProviderWebhook(request))).toEqual({
         code: status.UNAUTHENTICATED,
         reason: 'ERROR_REASON_WEBHOOK_SIGNATURE_INVALID',
       });
     }
     expect((await stack.sql.query('SELECT 1 FROM provider_events')).rowCount).toBe(1);
-    expect(await failure(stack.client.handleProviderWebhook(signed({ id: 'evt_y', type: 'weird' })))).toMatchObject({
+    expect(
+      await failure(stack.client.handleProviderWebhook(signed({ id: 'evt_y', type: 'weird' }))),
+    ).toMatchObject({
       code: status.INVALID_ARGUMENT,
     });
   });
