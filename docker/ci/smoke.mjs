@@ -113,7 +113,7 @@ const upload = await fetch(`${publicUrl}/v1/media`, {
   headers: { authorization: `Bearer ${author.token}` },
   body: form,
 });
-const uploaded = await upload.json();
+const uploaded = /** @type {{id: string}} */ (await upload.json());
 check('upload image', upload.status === 202, uploaded);
 const ready = await eventually(async () => {
   const media = await api('GET', `/v1/media/${uploaded.id}`, { token: author.token });
@@ -166,7 +166,9 @@ const balance = await eventually(async () => {
 });
 check('balance is tip minus 5% fee', balance === 475, balance);
 const mails = await eventually(async () => {
-  const items = (await (await fetch(`${mailUrl}/api/messages`)).json()).items;
+  const { items } = /** @type {{items: Array<{envelopeTo: string[], subject: string}>}} */ (
+    await (await fetch(`${mailUrl}/api/messages`)).json()
+  );
   /** @param {string} to @param {RegExp} subject */
   const has = (to, subject) =>
     items.some(
