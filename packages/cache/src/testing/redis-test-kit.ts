@@ -33,7 +33,7 @@ export class ClientPool {
 
   async openReady(options: RedisClientOptions): Promise<Redis> {
     const client = this.open(options);
-    if (!(await waitUntilReady(client, 5_000)))
+    if (!(await waitUntilReady(client, 15_000)))
       throw new Error(`redis at ${options.url} not ready`);
     return client;
   }
