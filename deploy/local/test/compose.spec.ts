@@ -1,11 +1,12 @@
-// compose.yaml and the image, checked statically (bringing compose up needs a Docker engine and
+// compose.yaml and the images, checked statically (bringing compose up needs a Docker engine and
 // base images: see docs/deployment.md). dclint validates against the Compose Specification schema
 // (additionalProperties: false, so a misspelled key fails) plus its safety rules; the assertions
 // below check what issue 8 asks of the file itself.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { validate as validateDockerfile } from 'dockerfile-utils';
 import { parse } from 'yaml';
 
 const REPO = resolve(__dirname, '../../..');
@@ -215,6 +216,10 @@ describe('compose.yaml', () => {
   });
 });
 
+/** Diagnostics carry a string or a markup object as message. */
+const messageOf = (problem: { message: string | { value: string } }): string =>
+  typeof problem.message === 'string' ? problem.message : problem.message.value;
+
 describe('docker/Dockerfile', () => {
   const dockerfile = readFileSync(join(REPO, 'docker/Dockerfile'), 'utf8');
   const instructions = dockerfile
@@ -222,6 +227,25 @@ describe('docker/Dockerfile', () => {
     .split('\n')
     .filter((line) => line.trim() && !line.trim().startsWith('#'));
   const stages = instructions.filter((line) => line.startsWith('FROM '));
+
+  it('passes dockerfile-utils lint, as do the CI stand-ins (and a misspelled instruction fails)', () => {
+    for (const file of [
+      'docker/Dockerfile',
+      ...readdirSync(join(REPO, 'docker/ci'))
+        .filter((name) => name.endsWith('.Dockerfile'))
+        .map((name) => `docker/ci/${name}`),
+    ]) {
+      const problems = validateDockerfile(readFileSync(join(REPO, file), 'utf8')).map(
+        (problem) => `${file}:${problem.range.start.line + 1} ${messageOf(problem)}`,
+      );
+      expect(problems).toEqual([]);
+    }
+    expect(
+      validateDockerfile(dockerfile.replace('FROM build AS tools', 'FORM build AS tools')).map(
+        messageOf,
+      ),
+    ).toContain('Unknown instruction: FORM');
+  });
 
   it('takes its base image as a build argument defaulting to node:20 slim', () => {
     expect(instructions[0]).toBe('ARG NODE_IMAGE=node:20-bookworm-slim');
@@ -248,6 +272,17 @@ describe('docker/Dockerfile', () => {
         (line) => line.startsWith('HEALTHCHECK ') && line.includes('docker/healthcheck.cjs'),
       ),
     ).toBe(true);
+  });
+
+  it('has CI stand-in scripts that parse (compose without a registry)', () => {
+    for (const [shell, script] of [
+      ['bash', 'docker/ci/compose-smoke.sh'],
+      ['bash', 'docker/ci/postgres-entrypoint.sh'],
+      ['sh', 'docker/ci/redis-entrypoint.sh'],
+    ] as const) {
+      const result = spawnSync(shell, ['-n', join(REPO, script)], { encoding: 'utf8' });
+      expect(`${script}: ${result.status} ${result.stderr}`).toBe(`${script}: 0 `);
+    }
   });
 
   it('keeps node_modules, dist and secrets out of the build context', () => {

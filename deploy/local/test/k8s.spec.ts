@@ -11,7 +11,6 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
-import { type IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
 import {
   type IDeployment,
   type IDeploymentSpec,
@@ -83,10 +82,13 @@ const byKind = (manifests: Manifest[], kind: string): Manifest[] =>
 function ofKind<T>(manifests: Manifest[], kind: string): T[] {
   return byKind(manifests, kind) as unknown as T[];
 }
-const nameOf = (object: { metadata?: IObjectMeta }): string => object.metadata?.name ?? '';
+interface Named {
+  metadata?: { name?: string };
+}
+const nameOf = (object: Named): string => object.metadata?.name ?? '';
 const podSpecOf = (workload: IDeployment | IStatefulSet | IJob): IPodSpec =>
   workload.spec!.template.spec!;
-function one<T extends { metadata?: IObjectMeta }>(objects: T[], name: string): T {
+function one<T extends Named>(objects: T[], name: string): T {
   const found = objects.find((object) => nameOf(object) === name);
   if (!found) throw new Error(`${name} not found`);
   return found;
