@@ -303,4 +303,42 @@ describe('Cache fails open (production defaults: 50 ms timeouts, no offline queu
       expect(elapsedMs).toBeLessThan(400);
     });
   });
+  describe('a process whose event loop is late (busy, or starved of CPU), with a fast Redis', () => {
+    // Blocks this thread for longer than the 50 ms deadline right after a command went out, as
+    // a burst of requests or a loaded machine does: Redis answers within a millisecond, but the
+    // timers phase comes before the poll phase that would read the reply.
+    async function busyAfterSending<Result>(work: () => Promise<Result>): Promise<Result> {
+      const pending = work();
+      for (let turn = 0; turn < 20; turn += 1) await Promise.resolve(); // the command is sent
+      const until = performance.now() + 120;
+      while (performance.now() < until) {
+        // busy: no I/O, no timers
+      }
+      return pending;
+    }
+
+    it('serves hits from Redis instead of failing open and opening the circuit', async () => {
+      const redis = await pool.openReady({ url: REDIS_URL, logger });
+      const cache = cacheOn<string>(redis);
+      await cache.set('k', 'cached');
+      let loads = 0;
+      for (let round = 0; round < 6; round += 1) {
+        const value = await busyAfterSending(() =>
+          cache.getOrLoad('k', () => {
+            loads += 1;
+            return Promise.resolve('db');
+          }),
+        );
+        expect(value).toBe('cached');
+      }
+      expect(loads).toBe(0);
+      expect(warnings(logs, UNAVAILABLE_MESSAGE)).toHaveLength(0);
+    });
+
+    it('does not time out a plain client command whose reply has arrived', async () => {
+      const redis = await pool.openReady({ url: REDIS_URL, logger });
+      await redis.set(`${prefix}:plain`, 'v', 'PX', 10_000);
+      await expect(busyAfterSending(() => redis.get(`${prefix}:plain`))).resolves.toBe('v');
+    });
+  });
 });

@@ -86,10 +86,15 @@ export class RedisGuard {
 
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
+      // Rejects one poll phase after the deadline, not at it: a reply already waiting in the
+      // socket after a long synchronous stretch (timers run before I/O) is still taken, so the
+      // deadline measures Redis and not this process's own event-loop lag.
       timer = setTimeout(
         () =>
-          reject(
-            new RedisUnavailableError(`redis call timed out after ${this.options.timeoutMs} ms`),
+          setImmediate(() =>
+            reject(
+              new RedisUnavailableError(`redis call timed out after ${this.options.timeoutMs} ms`),
+            ),
           ),
         this.options.timeoutMs,
       );

@@ -35,6 +35,11 @@ export {
   type ServerKeepaliveOptions,
   type ShutdownOptions,
 } from './grpc-server';
+export {
+  createServerLifecycle,
+  type ServerLifecycle,
+  type ServerLifecycleOptions,
+} from './server-lifecycle';
 export { HealthReporter, ServingStatus, type HealthOptions } from './health.service';
 export {
   createGrpcClient,

@@ -30,6 +30,7 @@ export {
   type AddJobOptions,
   type Producer,
   type ProducerOptions,
+  type RawJob,
 } from './producer';
 export {
   createWorker,

@@ -5,7 +5,7 @@ import { captureLogs, createLogger, currentContext, runWithContext } from '@stra
 import { PermanentJobError } from './errors';
 import { captureContext, fromJobData, toJobData } from './job-context';
 import { defineJob } from './job-definition';
-import { wrapProcessor } from './job-worker';
+import { sandboxExecArgv, wrapProcessor } from './job-worker';
 
 const logger = createLogger({ name: 'queue-test', destination: captureLogs().stream });
 const greet = defineJob<{ name: string }>({
@@ -114,5 +114,25 @@ describe('wrapProcessor', () => {
       logger,
     )(fakeJob({ name: 'a' }, { name: 'other' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnrecoverableError);
+  });
+});
+
+describe('sandboxExecArgv', () => {
+  it("keeps BullMQ's default (the parent's flags) for a built JavaScript file", () => {
+    expect(sandboxExecArgv('/app/dist/media/media.sandbox.js', ['--max-old-space-size=512'])).toBe(
+      undefined,
+    );
+  });
+
+  it('gives a TypeScript file tsx and the source condition, once, and no debugger flags', () => {
+    expect(
+      sandboxExecArgv('/repo/src/render.sandbox.ts', ['--inspect=9229', '--enable-source-maps']),
+    ).toEqual(['--enable-source-maps', '--conditions=@strata/source', '--import', 'tsx']);
+    for (const parent of [
+      ['--conditions=@strata/source', '--import', 'tsx'],
+      ['-C', '@strata/source', '--import=tsx'],
+    ]) {
+      expect(sandboxExecArgv('/repo/src/render.sandbox.ts', parent)).toEqual(parent);
+    }
   });
 });

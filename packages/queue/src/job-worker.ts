@@ -1,4 +1,5 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isMainThread } from 'node:worker_threads';
+import { Child, type SandboxedOptions, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { type Logger, runWithContext } from '@strata/logger';
 import { type QueueConnectionSettings, workerConnectionOptions } from './connection-options';
 import { PermanentJobError } from './errors';
@@ -33,12 +34,21 @@ export type JobProcessor<Payload extends object, Result = unknown> = (
 /** A processor that runs in a child process or worker thread (CPU-heavy work). */
 export interface SandboxedProcessorFile {
   /**
-   * Absolute path of a built JavaScript module whose default export (or `module.exports`) is
-   * the result of {@link sandboxedProcessor}.
+   * Absolute path of a module whose default export (or `module.exports`) is the result of
+   * {@link sandboxedProcessor}: the built `.js` file in production, or its `.ts` source under
+   * jest and `node --import tsx` (the sandbox then gets the flags that load sources, see
+   * {@link sandboxExecArgv}).
    */
   readonly file: string;
   /** Worker threads instead of child processes. */
   readonly useWorkerThreads?: boolean;
+  /**
+   * Variables set for the sandbox on top of this process's environment, from which the sandbox
+   * parses its own config. Services derive them from their parsed config, so a sandbox sees the
+   * same values as its worker even when the worker's config did not come from the environment
+   * (tests).
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface WatchdogOptions {
@@ -171,7 +181,102 @@ export function sandboxedProcessor<Payload extends object, Result>(
   logger: Logger,
   processor: JobProcessor<Payload, Result>,
 ): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result> {
+  exitWithParent();
   return wrapProcessor(definition, processor, logger);
+}
+
+// The BullMQ sandbox entry (bullmq/dist/{cjs,esm}/classes/main.js) that forks run.
+const BULLMQ_CHILD_MAIN = /[\\/]bullmq[\\/]dist[\\/](?:cjs|esm)[\\/]classes[\\/]main\.js$/;
+let exitsWithParent = false;
+
+/**
+ * In a sandbox child process: exit when the worker process is gone. BullMQ stops its children
+ * on `worker.close()`, but a worker that dies without closing (SIGKILL, the OOM killer, a close
+ * that timed out) only closes the IPC channel, and a child holding a database pool or a Redis
+ * client would then live on as an orphan. Its job is not lost: the lock expires and the stalled
+ * check hands the job to a live worker.
+ */
+function exitWithParent(): void {
+  if (exitsWithParent || !isMainThread || process.send === undefined) return;
+  if (!BULLMQ_CHILD_MAIN.test(process.argv[1] ?? '')) return;
+  exitsWithParent = true;
+  process.once('disconnect', () => process.exit(1));
+}
+
+const TYPESCRIPT_FILE = /\.[cm]?ts$/;
+const SOURCE_CONDITION = '@strata/source';
+
+function hasFlag(execArgv: readonly string[], names: readonly string[], value: string): boolean {
+  return execArgv.some(
+    (argument, index) =>
+      names.some((name) => argument === `${name}=${value}`) ||
+      (names.includes(argument) && execArgv[index + 1] === value),
+  );
+}
+
+/**
+ * Node flags for a sandbox that runs `file`, or `undefined` to keep BullMQ's default (the
+ * parent's own flags). A `.ts` file needs tsx and the `@strata/source` condition (internal
+ * packages resolve to their sources, as under jest); flags the parent already has are not
+ * repeated, and debugger flags are dropped (the child would compete for the parent's port).
+ */
+export function sandboxExecArgv(
+  file: string,
+  parentExecArgv: readonly string[] = process.execArgv,
+): string[] | undefined {
+  if (!TYPESCRIPT_FILE.test(file)) return undefined;
+  const execArgv = parentExecArgv.filter((argument) => !argument.startsWith('--inspect'));
+  if (!hasFlag(execArgv, ['--conditions', '-C'], SOURCE_CONDITION)) {
+    execArgv.push(`--conditions=${SOURCE_CONDITION}`);
+  }
+  if (!hasFlag(execArgv, ['--import'], 'tsx')) execArgv.push('--import', 'tsx');
+  return execArgv;
+}
+
+let sandboxInitGuarded = false;
+
+/**
+ * Works around a BullMQ 6.7 hang: a sandbox that exits before it has loaded the processor file
+ * (`process.exit` or a native crash at import, the OOM killer) leaves `Child.init()` waiting
+ * forever, because on 'exit' the Child drops every listener, including the one its init waits
+ * on ('close' comes after 'exit'). The job then stays active with its lock renewed, its
+ * concurrency slot is lost, and `worker.close()` waits for it until `closeTimeoutMs`. Here init
+ * fails instead when the child exits first; BullMQ's pool then discards the child and fails the
+ * attempt, which is retried in a fresh child. (Tested in sandboxed-processor.int-spec.ts.)
+ */
+function guardSandboxInit(): void {
+  if (sandboxInitGuarded) return;
+  sandboxInitGuarded = true;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the child below
+  const init = Child.prototype.init;
+  Child.prototype.init = function guardedInit(this: Child): Promise<void> {
+    let onExit: ((exitCode: number | null, signal: string | null) => void) | undefined;
+    const exited = new Promise<never>((_, reject) => {
+      onExit = (exitCode, signal) =>
+        reject(
+          new Error(
+            `sandbox exited while loading ${this.processFile} (exit code ${exitCode}, signal ${signal})`,
+          ),
+        );
+      this.once('exit', onExit);
+    });
+    return Promise.race([init.call(this), exited]).finally(() => {
+      if (onExit) this.off('exit', onExit);
+    });
+  };
+}
+
+function sandboxOptions(sandbox: SandboxedProcessorFile): SandboxedOptions {
+  guardSandboxInit();
+  const execArgv = sandboxExecArgv(sandbox.file);
+  const options = {
+    ...(execArgv === undefined ? {} : { execArgv }),
+    // A child process or thread gets this process's environment by default; `env` replaces it.
+    ...(sandbox.env === undefined ? {} : { env: { ...process.env, ...sandbox.env } }),
+  };
+  return sandbox.useWorkerThreads === true
+    ? { useWorkerThreads: true, workerThreadsOptions: options }
+    : { useWorkerThreads: false, workerForkOptions: options };
 }
 
 async function withTimeout<Result>(work: Promise<Result>, timeoutMs: number): Promise<Result> {
@@ -251,9 +356,7 @@ export function createWorker<Payload extends object, Result = unknown>(
           ? {}
           : { stalledInterval: options.stalledIntervalMs }),
         ...(options.workerName === undefined ? {} : { name: options.workerName }),
-        ...(typeof processor === 'function'
-          ? {}
-          : { useWorkerThreads: processor.useWorkerThreads ?? false }),
+        ...(typeof processor === 'function' ? {} : sandboxOptions(processor)),
       },
     );
     worker.on('active', (job: Job) => {

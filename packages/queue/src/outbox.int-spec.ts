@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type Queue } from 'bullmq';
 import { captureLogs, createLogger, currentContext, runWithContext } from '@strata/logger';
+import { waitFor } from '@strata/testing';
 import { InvalidJobPayloadError } from './errors';
 import { defineJob, type JobDefinition } from './job-definition';
 import { createWorker, type ManagedWorker } from './job-worker';
@@ -12,7 +13,7 @@ import { OUTBOX_PRISMA_MODEL, enqueueInTransaction, type OutboxTransactionClient
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox.relay';
 import { createProducer, type Producer } from './producer';
 import { createTestDatabase, PACKAGE_ROOT, type TestDatabase } from './testing/database';
-import { deletePrefix, testRedisConnection, uniquePrefix, waitFor } from './testing/redis';
+import { deletePrefix, testRedisConnection, uniquePrefix } from './testing/redis';
 
 jest.setTimeout(90_000);
 

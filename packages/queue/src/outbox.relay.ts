@@ -3,7 +3,7 @@ import { type Logger } from '@strata/logger';
 import { type QueueConnectionSettings } from './connection-options';
 import { toJobData, type SerializedContext } from './job-context';
 import { type OutboxDatabase, type OutboxTransactionClient } from './outbox';
-import { createProducer, type Producer } from './producer';
+import { createProducer, type Producer, type RawJob } from './producer';
 
 export interface OutboxRelayOptions {
   /** The service's root Prisma client (from @strata/db): the relay opens its own transactions. */
@@ -97,7 +97,8 @@ function errorMessage(reason: unknown): string {
  *
  * 1. claim up to `batchSize` unpublished rows, oldest first, with `FOR UPDATE SKIP LOCKED`
  *    (a racing relay skips them instead of waiting or publishing them too);
- * 2. publish each to BullMQ with `jobId` = outbox id and a deduplication key of the same id;
+ * 2. publish them to BullMQ, one bulk add per queue, each job with `jobId` = outbox id and a
+ *    deduplication key of the same id;
  * 3. mark the published rows (`published_at`), record the error on the others, commit.
  *
  * A relay that dies between 2 and 3 rolls back, so its rows are claimed again and published
@@ -141,30 +142,45 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       FOR UPDATE SKIP LOCKED`;
     if (rows.length === 0) return { published: 0 };
 
+    // One bulk add per queue (one round trip to Redis for the batch, not one per row). A refused
+    // bulk counts as failed for all its rows even if some jobs were added: they are retried, and
+    // the job id / deduplication key turns their second add into a no-op.
+    const byQueue = new Map<string, Array<{ row: ClaimedRow; job: RawJob }>>();
+    for (const row of rows) {
+      const jobOptions: JobsOptions = {
+        ...(asObject(row.options) as JobsOptions),
+        jobId: row.id,
+        deduplication: { id: row.id, ttl: dedupWindowMs },
+      };
+      const delay = Number(row.remainingDelayMs);
+      if (delay > 0) jobOptions.delay = delay;
+      else delete jobOptions.delay;
+      const job: RawJob = {
+        name: row.name,
+        data: toJobData(asObject(row.payload), asContext(row.context)),
+        options: jobOptions,
+      };
+      const group = byQueue.get(row.queue);
+      if (group) group.push({ row, job });
+      else byQueue.set(row.queue, [{ row, job }]);
+    }
+    const groups = [...byQueue];
     const results = await Promise.allSettled(
-      rows.map((row) => {
-        const jobOptions: JobsOptions = {
-          ...(asObject(row.options) as JobsOptions),
-          jobId: row.id,
-          deduplication: { id: row.id, ttl: dedupWindowMs },
-        };
-        const delay = Number(row.remainingDelayMs);
-        if (delay > 0) jobOptions.delay = delay;
-        else delete jobOptions.delay;
-        return producer.addRaw(
-          row.queue,
-          row.name,
-          toJobData(asObject(row.payload), asContext(row.context)),
-          jobOptions,
-        );
-      }),
+      groups.map(([queue, entries]) =>
+        producer.addRawBulk(
+          queue,
+          entries.map((entry) => entry.job),
+        ),
+      ),
     );
     const published: string[] = [];
     const failed: Array<{ id: string; error: string }> = [];
     results.forEach((result, index) => {
-      const id = rows[index].id;
-      if (result.status === 'fulfilled') published.push(id);
-      else failed.push({ id, error: errorMessage(result.reason) });
+      const [, entries] = groups[index];
+      for (const { row } of entries) {
+        if (result.status === 'fulfilled') published.push(row.id);
+        else failed.push({ id: row.id, error: errorMessage(result.reason) });
+      }
     });
 
     if (options.afterPublish) await options.afterPublish(published);

@@ -8,13 +8,8 @@ import { defineJob } from './job-definition';
 import { createWorker, type ManagedWorker } from './job-worker';
 import { createProducer, type Producer } from './producer';
 import { registerQueueMetrics } from './queue-metrics';
-import {
-  deletePrefix,
-  freePort,
-  testRedisConnection,
-  uniquePrefix,
-  waitFor,
-} from './testing/redis';
+import { freePort, waitFor } from '@strata/testing';
+import { deletePrefix, testRedisConnection, uniquePrefix } from './testing/redis';
 
 const connection = testRedisConnection();
 // Short backoff so retries happen within the test; the shape (exponential + jitter) is the default.
@@ -95,6 +90,30 @@ describe('producer and worker (real Redis)', () => {
       producer.add(sendEmail, { toEmail: 'not-an-address', template: 'x' }),
     ).rejects.toBeInstanceOf(InvalidJobPayloadError);
     expect(await producer.queue('email').count()).toBe(0);
+  });
+
+  it('adds many jobs of one queue in one bulk, in order, and a second bulk of the same ids is a no-op', async () => {
+    const jobs = ['a', 'b', 'c'].map((id) => ({
+      name: 'send-email',
+      data: { toEmail: `${id}@example.com`, template: 'welcome' },
+      options: { jobId: `bulk-${id}`, attempts: 2 },
+    }));
+    await expect(producer.addRawBulk('email', jobs)).resolves.toEqual([
+      'bulk-a',
+      'bulk-b',
+      'bulk-c',
+    ]);
+    await expect(producer.addRawBulk('email', jobs)).resolves.toEqual([
+      'bulk-a',
+      'bulk-b',
+      'bulk-c',
+    ]);
+    const queue = producer.queue('email');
+    expect(await queue.count()).toBe(3);
+    const job = await queue.getJob('bulk-b');
+    expect(job?.data).toEqual({ toEmail: 'b@example.com', template: 'welcome' });
+    expect(job?.opts.attempts).toBe(2);
+    await expect(producer.addRawBulk('email', [])).resolves.toEqual([]);
   });
 
   it('fails a bad payload at the worker boundary once, without retrying, and keeps it', async () => {

@@ -26,6 +26,13 @@ export interface AddJobOptions {
   readonly priority?: number;
 }
 
+/** One job for {@link Producer.addRawBulk}. */
+export interface RawJob {
+  readonly name: string;
+  readonly data: object;
+  readonly options: JobsOptions;
+}
+
 /** Enqueues jobs of any definition; one BullMQ `Queue` (one connection) per queue name. */
 export interface Producer {
   /**
@@ -44,6 +51,13 @@ export interface Producer {
    * context capture). Used by the outbox relay and operational tools.
    */
   addRaw(queueName: string, jobName: string, data: object, options: JobsOptions): Promise<string>;
+  /**
+   * Low level, like {@link Producer.addRaw} for many jobs of one queue in one round trip to Redis
+   * (BullMQ's `addBulk`, a pipeline: not atomic). Resolves to the job ids in order; rejects if any
+   * job was refused, in which case the others may have been added (callers that retry must use
+   * job ids, so that a second add is a no-op).
+   */
+  addRawBulk(queueName: string, jobs: readonly RawJob[]): Promise<string[]>;
   /** The BullMQ queue behind `queueName` (created on first use), e.g. for metrics or Bull Board. */
   queue(queueName: string): Queue;
   /** Closes every queue this producer opened. */
@@ -140,16 +154,11 @@ export function createProducer(options: ProducerOptions): Producer {
     return existing;
   }
 
-  async function addRaw(
-    queueName: string,
-    jobName: string,
-    data: object,
-    jobOptions: JobsOptions,
-  ): Promise<string> {
+  /** The queue, once connected: BullMQ waits for the first connection indefinitely, a producer must not. */
+  async function readyQueue(queueName: string): Promise<Queue> {
     const target = queue(queueName);
-    // BullMQ waits for the first connection indefinitely; a producer must not. Waiting for
-    // readiness before issuing the add (rather than racing the add itself) means a timed-out
-    // call has not queued a command that could still land later.
+    // Waiting for readiness before issuing the add (rather than racing the add itself) means a
+    // timed-out call has not queued a command that could still land later.
     await withTimeout(
       target.waitUntilReady(),
       readyTimeoutMs,
@@ -159,22 +168,50 @@ export function createProducer(options: ProducerOptions): Producer {
         ? error
         : new QueueUnavailableError(queueName, { cause: error });
     });
+    return target;
+  }
+
+  // Callers handle "Redis is unavailable" in one place; anything else (an invalid option) is a
+  // bug and keeps its own error.
+  const mapAddError = (queueName: string, error: unknown) =>
+    isConnectionError(error) ? new QueueUnavailableError(queueName, { cause: error }) : error;
+
+  async function addRaw(
+    queueName: string,
+    jobName: string,
+    data: object,
+    jobOptions: JobsOptions,
+  ): Promise<string> {
+    const target = await readyQueue(queueName);
     try {
       const job = await target.add(jobName, data, jobOptions);
       if (job.id === undefined) throw new Error('BullMQ returned a job without id');
       return job.id;
     } catch (error) {
-      // Callers handle "Redis is unavailable" in one place; anything else (an invalid option)
-      // is a bug and keeps its own error.
-      throw isConnectionError(error)
-        ? new QueueUnavailableError(queueName, { cause: error })
-        : error;
+      throw mapAddError(queueName, error);
+    }
+  }
+
+  async function addRawBulk(queueName: string, jobs: readonly RawJob[]): Promise<string[]> {
+    if (jobs.length === 0) return [];
+    const target = await readyQueue(queueName);
+    try {
+      const added = await target.addBulk(
+        jobs.map((job) => ({ name: job.name, data: job.data, opts: job.options })),
+      );
+      return added.map((job) => {
+        if (job.id === undefined) throw new Error('BullMQ returned a job without id');
+        return job.id;
+      });
+    } catch (error) {
+      throw mapAddError(queueName, error);
     }
   }
 
   return {
     queue,
     addRaw,
+    addRawBulk,
     async add(definition, payload, addOptions) {
       await definition.parse(payload);
       const jobOptions = jobOptionsFor(definition, addOptions);

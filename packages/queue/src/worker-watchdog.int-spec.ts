@@ -2,12 +2,13 @@
 /* eslint-disable @typescript-eslint/require-await */
 import { Registry } from 'prom-client';
 import { captureLogs, createLogger } from '@strata/logger';
+import { PrivateRedis, waitFor } from '@strata/testing';
 import { QueueUnavailableError } from './errors';
 import { defineJob } from './job-definition';
 import { createWorker, type ManagedWorker } from './job-worker';
 import { createProducer, type Producer } from './producer';
 import { registerQueueMetrics } from './queue-metrics';
-import { PrivateRedis, uniquePrefix, waitFor } from './testing/redis';
+import { uniquePrefix } from './testing/redis';
 
 // These tests kill and restart a redis-server of their own, never the shared one.
 jest.setTimeout(60_000);

@@ -1,4 +1,5 @@
-// @strata/testing: real PostgreSQL databases and Redis prefixes for integration tests.
+// @strata/testing: real PostgreSQL databases, Redis prefixes and private redis-servers for
+// integration tests.
 export {
   createEmptyDatabase,
   createTestDatabase,
@@ -7,6 +8,8 @@ export {
   type TestDatabase,
 } from './test-database';
 export { createTestRedis, type CreateTestRedisOptions, type TestRedis } from './test-redis';
+export { freePort, PrivateRedis, type PrivateRedisOptions } from './private-redis';
+export { waitFor } from './wait-for';
 export {
   createTestServerResolver,
   resolveTestServer,

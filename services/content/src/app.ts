@@ -1,11 +1,6 @@
 import { Cache, closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { ContentServiceService, UserServiceClient } from '@strata/contracts';
-import {
-  createGrpcClient,
-  createGrpcServer,
-  startMetricsServer,
-  type MetricsServer,
-} from '@strata/grpc';
+import { createGrpcClient, createGrpcServer, createServerLifecycle } from '@strata/grpc';
 import { type Logger } from '@strata/logger';
 import { type ArticleRecord } from './articles/article';
 import { ArticleCaches, type ListPageRecord } from './articles/article-caches';
@@ -151,26 +146,19 @@ export function buildApp(
     }),
   );
 
-  let metrics: MetricsServer | undefined;
+  const lifecycle = createServerLifecycle(server, {
+    metricsPort: config.METRICS_PORT,
+    shutdownGraceMs: options.shutdownGraceMs,
+  });
   let closing: Promise<void> | undefined;
   return {
     async start() {
       await Promise.all([waitUntilReady(cacheRedis, 1_000), waitUntilReady(eventsRedis, 1_000)]);
-      const port = await server.start();
-      if (config.METRICS_PORT !== undefined) {
-        metrics = await startMetricsServer({
-          port: config.METRICS_PORT,
-          registry: server.metricsRegistry,
-        });
-      }
-      return { port };
+      return { port: await lifecycle.start() };
     },
     close() {
       closing ??= (async () => {
-        await server.shutdown(
-          options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs },
-        );
-        await metrics?.close();
+        await lifecycle.stop();
         await Promise.all([caches.drain(), fragments.drain()]);
         await Promise.all([closeRedis(cacheRedis), closeRedis(eventsRedis)]);
         userClient?.close();

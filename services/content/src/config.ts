@@ -35,3 +35,33 @@ export const contentServiceConfigSchema = z.object({
 });
 
 export type ContentServiceConfig = z.infer<typeof contentServiceConfigSchema>;
+
+/**
+ * What the media sandbox (`src/media/media.sandbox.ts`, a child process of the worker) parses
+ * from the environment its worker hands it: the part of this schema it uses, with the same rules.
+ */
+export const mediaSandboxConfigSchema = contentServiceConfigSchema.pick({
+  NODE_ENV: true,
+  LOG_LEVEL: true,
+  DATABASE_URL: true,
+  DB_STATEMENT_TIMEOUT_MS: true,
+  REDIS_EVENTS_URL: true,
+  MEDIA_STORAGE_DIR: true,
+  IMAGE_MAX_PIXELS: true,
+});
+
+export type MediaSandboxConfig = z.infer<typeof mediaSandboxConfigSchema>;
+
+/**
+ * The sandbox's environment, written from the worker's parsed config (a superset), so that the
+ * sandbox sees exactly what its worker parsed, wherever that came from (tests build it in code).
+ */
+export function mediaSandboxEnvironment(config: MediaSandboxConfig): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const key of Object.keys(mediaSandboxConfigSchema.shape) as Array<
+    keyof MediaSandboxConfig
+  >) {
+    environment[key] = String(config[key]);
+  }
+  return environment;
+}

@@ -1,17 +1,35 @@
-import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
+import path from 'node:path';
 import { type Logger } from '@strata/logger';
 import { createOutboxRelay, createWorker, type ManagedWorker } from '@strata/queue';
-import { SERVICE_NAME, type ContentServiceConfig } from './config';
+import { SERVICE_NAME, mediaSandboxEnvironment, type ContentServiceConfig } from './config';
 import { openContentDatabase } from './database';
-import { RedisRealtimePublisher } from './events/realtime-publisher';
-import { LocalDirectoryStorage, type MediaStorage } from './media/media-storage';
 import { processMediaJob } from './media/media.job';
-import { MediaProcessor } from './media/media.processor';
 import { outboxDatabase } from './outbox';
+
+/**
+ * The media processor runs sandboxed: decoding and resizing with sharp/libvips is CPU-heavy, and
+ * in this process it would compete with BullMQ's lock renewals and stalled checks and with the
+ * relay. In child processes rather than worker threads: a libvips crash or out-of-memory abort
+ * on a hostile file then ends one child (the attempt fails and is retried), not the worker with
+ * its other jobs; sharp in worker threads must be loaded by the main thread first and can bring
+ * the process down when a thread is terminated mid-operation (lovell/sharp#2263), which BullMQ
+ * does to stop threads; and libvips' thread pool and cache are per process. The cost is one Node
+ * process per concurrent job, kept between jobs.
+ *
+ * The file sits next to this one: the `.ts` source under jest or tsx, the built `.js` in dist/.
+ */
+const MEDIA_SANDBOX_FILE = path.join(
+  __dirname,
+  'media',
+  `media.sandbox${path.extname(__filename)}`,
+);
 
 export interface ContentWorker {
   start(): Promise<void>;
-  /** Stops the relay, lets active jobs finish (worker.close), then closes Redis and the database. */
+  /**
+   * Stops the relay, lets active jobs finish (worker.close, which then stops the sandbox
+   * children), then closes the database.
+   */
   close(): Promise<void>;
   /** The BullMQ worker (tests wait on its events). */
   readonly mediaWorker: ManagedWorker;
@@ -20,12 +38,12 @@ export interface ContentWorker {
 export interface BuildWorkerOptions {
   /** BullMQ key prefix; tests use a unique one. Production keeps BullMQ's default. */
   readonly queuePrefix?: string;
-  readonly storage?: MediaStorage;
 }
 
 /**
  * The content service's background process: relays committed outbox rows to BullMQ (media
- * processing, emails) and processes media. Scaled separately from the gRPC server.
+ * processing, emails) and processes media in sandboxed children. Scaled separately from the
+ * gRPC server.
  */
 export function buildWorker(
   config: ContentServiceConfig,
@@ -34,18 +52,11 @@ export function buildWorker(
 ): ContentWorker {
   const database = openContentDatabase({
     url: config.DATABASE_URL,
-    // One connection per concurrent job, plus the relay's transaction.
-    poolMax: config.MEDIA_WORKER_CONCURRENCY + 2,
+    // The relay's transaction, plus one spare. Media jobs use their sandbox's own connection.
+    poolMax: 2,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: `${SERVICE_NAME}-worker`,
     logger,
-  });
-  const eventsRedis = createRedisClient({
-    url: config.REDIS_EVENTS_URL,
-    logger,
-    name: 'content-worker-events',
-    lazyConnect: true,
-    commandTimeoutMs: 500,
   });
   const queueSettings = {
     connection: { url: config.REDIS_QUEUE_URL },
@@ -56,25 +67,25 @@ export function buildWorker(
     producer: queueSettings,
     logger,
   });
-  const processor = new MediaProcessor({
-    database: database.prisma,
-    storage: options.storage ?? new LocalDirectoryStorage(config.MEDIA_STORAGE_DIR),
-    events: new RedisRealtimePublisher(eventsRedis, logger),
-    logger,
-    maxPixels: config.IMAGE_MAX_PIXELS,
-  });
-  const mediaWorker = createWorker(processMediaJob, (payload) => processor.process(payload), {
-    ...queueSettings,
-    logger,
-    concurrency: config.MEDIA_WORKER_CONCURRENCY,
-    workerName: 'content-media',
-  });
+  const mediaWorker = createWorker(
+    processMediaJob,
+    {
+      file: MEDIA_SANDBOX_FILE,
+      useWorkerThreads: false,
+      env: mediaSandboxEnvironment(config),
+    },
+    {
+      ...queueSettings,
+      logger,
+      concurrency: config.MEDIA_WORKER_CONCURRENCY,
+      workerName: 'content-media',
+    },
+  );
 
   let closing: Promise<void> | undefined;
   return {
     mediaWorker,
     async start() {
-      await waitUntilReady(eventsRedis, 1_000);
       relay.start();
       await mediaWorker.waitUntilReady();
     },
@@ -82,7 +93,6 @@ export function buildWorker(
       closing ??= (async () => {
         await relay.stop();
         await mediaWorker.close();
-        await closeRedis(eventsRedis);
         await database.close();
       })();
       return closing;

@@ -55,6 +55,8 @@ function createFastify(config: GatewayConfig, logger: Logger): FastifyInstance {
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: requestIdFor,
+    // The platform's one log key for it (gRPC services and jobs write `requestId`), not `reqId`.
+    requestIdLogLabel: 'requestId',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: false },
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { EMAIL_QUEUE, sendEmailJob, type EmailJobPayload } from '@strata/jobs';
 import { captureLogs, createLogger } from '@strata/logger';
 import { createProducer, type Producer } from '@strata/queue';
+import { PrivateRedis, waitFor } from '@strata/testing';
 import { buildNotificationApp, type NotificationApp } from './notification-app';
 import { startFakeUserServer, type FakeUserServer } from './testing/fake-user.server';
 import { FAST_RETRY, testConfig } from './testing/notification.harness';
-import { PrivateRedis } from './testing/private-redis';
 import { startTestSmtpServer, type TestSmtpServer } from './testing/smtp-test.server';
-import { waitFor } from './testing/wait-for';
 
 // A redis-server of this test's own (never the shared one) is killed and started again on the
 // same port under a running worker with the production watchdog settings.

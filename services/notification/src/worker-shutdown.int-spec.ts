@@ -2,13 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { type EmailJobPayload } from '@strata/jobs';
+import { waitFor } from '@strata/testing';
 import {
   startHarness,
   TEST_ADMIN_TOKEN,
   TEST_MAIL_FROM,
   type Harness,
 } from './testing/notification.harness';
-import { waitFor } from './testing/wait-for';
 
 // The real entry point (src/worker.ts) in a child process, stopped with SIGTERM while it has
 // jobs in flight; a second worker (in-process) then finishes the queue.

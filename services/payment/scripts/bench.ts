@@ -16,15 +16,20 @@
 //   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
 //   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
 //                           ceiling; the acceptance number is with the worker running)
-//   BENCH_CPU_PROF_DIR      when set, the server runs with --cpu-prof into that folder
+//   BENCH_CPU_PROF_DIR      when set, the server and the worker run with --cpu-prof into that
+//                           folder, and the load generator profiles its own phase 1 there
+//                           (load-generator.cpuprofile); open them in Chrome DevTools
+//   BENCH_LOG_DIR           when set, the server's and the worker's output go to <role>.log there
+//   BENCH_RATE=0            skips phase 2 (e.g. to profile phase 1 alone)
 import { randomUUID } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { PaymentServiceClient, Role } from '@strata/contracts';
-import { createGrpcClient } from '@strata/grpc';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { paymentV1, PaymentServiceService, Role } from '@strata/contracts';
 import { createTestDatabase, createTestRedis } from '@strata/testing';
 import { startFakeUserService } from '../src/testing/fake-user-service';
 import {
@@ -41,6 +46,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const POOL = process.env.BENCH_POOL ?? '20';
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
 
 const load = () => loadavg().map((value) => Number(value.toFixed(2)));
@@ -51,9 +57,9 @@ async function startChild(
 ): Promise<{ child: ChildProcess; port: number }> {
   const entry = path.join(__dirname, 'bench-process.ts');
   const profile =
-    role === 'server' && CPU_PROF_DIR !== undefined
-      ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`]
-      : [];
+    CPU_PROF_DIR === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${role}.cpuprofile`];
   const child = spawn(
     process.execPath,
     [...profile, '--conditions=@strata/source', '-r', REGISTER_TS, entry],
@@ -64,9 +70,66 @@ async function startChild(
   );
   const ready = await waitForLine(child, 'bench process ready', 60_000);
   // Keep draining the child's output so that a chatty log cannot block it on a full pipe.
-  child.stdout?.resume();
-  child.stderr?.resume();
+  if (LOG_DIR === undefined) {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  } else {
+    mkdirSync(LOG_DIR, { recursive: true });
+    const log = createWriteStream(path.join(LOG_DIR, `${role}.log`));
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
   return { child, port: Number(ready.port) };
+}
+
+const KEY_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
+const DEADLINE_MS = 10_000;
+
+/**
+ * The load generator's client. It is not the system under test, so it is kept lean: a bare
+ * grpc-js client (no interceptors, no retries, no request context; the service's own client kit
+ * costs ~3× the CPU per call) sending request bodies encoded once per payer, with only the
+ * idempotency key written into a copy per request (a UUID is always 36 ASCII bytes). Payer i tips
+ * payee i + 1, amounts 500 + i minor units; the server still parses and validates every request.
+ */
+function createLoadClient(target: string, people: readonly string[]) {
+  const client = new Client(target, credentials.createInsecure(), { 'grpc.enable_retries': 0 });
+  const { path: methodPath } = PaymentServiceService.createPayment;
+  const templates = people.map((payer, index) => {
+    const body = Buffer.from(
+      paymentV1.CreatePaymentRequest.encode({
+        idempotencyKey: KEY_PLACEHOLDER,
+        actor: { userId: payer, role: Role.MEMBER },
+        payeeId: people[(index + 1) % people.length],
+        amount: { amountMinor: 500 + index, currency: 'EUR' },
+      }).finish(),
+    );
+    return { body, keyOffset: body.indexOf(KEY_PLACEHOLDER) };
+  });
+  const identity = (buffer: Buffer) => buffer;
+  return {
+    createPayment(sequence: number): Promise<Buffer> {
+      const template = templates[sequence % templates.length];
+      const body = Buffer.from(template.body);
+      body.write(randomUUID(), template.keyOffset, 'latin1');
+      return new Promise((resolve, reject) => {
+        client.makeUnaryRequest(
+          methodPath,
+          identity,
+          identity,
+          body,
+          new Metadata(),
+          { deadline: Date.now() + DEADLINE_MS },
+          (error, response) => {
+            if (error) reject(error);
+            else if (!response) reject(new Error('empty response'));
+            else resolve(response);
+          },
+        );
+      });
+    },
+    close: () => client.close(),
+  };
 }
 
 /** CPU seconds (user + system) per process, read from /proc (Linux); empty elsewhere. */
@@ -117,6 +180,34 @@ function cpuSpent(
   return spent;
 }
 
+/** Profiles this process (the load generator) until the returned function is called. */
+async function profileSelf(): Promise<() => Promise<void>> {
+  if (CPU_PROF_DIR === undefined) return () => Promise.resolve();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(CPU_PROF_DIR, { recursive: true });
+    writeFileSync(path.join(CPU_PROF_DIR, 'load-generator.cpuprofile'), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** CPU milliseconds per completed create, by role and in total: the figure to compare runs by. */
+function cpuMsPer(cpuSeconds: Record<string, number>, creates: number): Record<string, number> {
+  const perCreate: Record<string, number> = {};
+  let total = 0;
+  for (const [role, seconds] of Object.entries(cpuSeconds)) {
+    if (role === 'other processes') continue;
+    perCreate[role] = Number(((seconds * 1000) / creates).toFixed(3));
+    total += seconds;
+  }
+  perCreate['total (without other processes)'] = Number(((total * 1000) / creates).toFixed(3));
+  return perCreate;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -143,7 +234,9 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
   cleanups.push(() => database.drop());
   const redis = await createTestRedis({ name: 'payment_bench' });
   cleanups.push(() => redis.cleanup());
-  const psp = await startPsp();
+  // The simulator stands in for an external provider: its per-request log lines are not ours to
+  // pay for (they cost it more CPU than the charge, and this process more to drain the pipe).
+  const psp = await startPsp({ PSP_REQUEST_LOGGING: 'false' });
   cleanups.push(() => psp.close());
   const users = await startFakeUserService();
   cleanups.push(() => users.close());
@@ -170,35 +263,31 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
   if (worker) cleanups.push(() => stopProcess(worker.child));
   const sql = new Pool({ connectionString: database.url, max: 1 });
   cleanups.push(() => sql.end());
-  const client = createGrpcClient(PaymentServiceClient, {
-    target: `127.0.0.1:${server.port}`,
-    defaultDeadlineMs: 10_000,
-  });
-  cleanups.push(() => client.close());
   const people = Array.from({ length: 200 }, () => randomUUID());
   for (const id of people) users.users.add(id);
+  const client = createLoadClient(`127.0.0.1:${server.port}`, people);
+  cleanups.push(() => client.close());
   let sequence = 0;
   const createOne = async (): Promise<number> => {
-    const index = sequence++;
-    const payer = people[index % people.length];
-    const payee = people[(index + 1) % people.length];
     const started = performance.now();
-    await client.createPayment({
-      idempotencyKey: randomUUID(),
-      actor: { userId: payer, role: Role.MEMBER },
-      payeeId: payee,
-      amount: { amountMinor: 500 + (index % 1000), currency: 'EUR' },
-    });
+    await client.createPayment(sequence++);
     return performance.now() - started;
   };
 
   {
-    // Warm-up: JIT, pools, payee cache.
     // Warm-up (JIT, pools, channels, payee cache); failures here are only counted.
     let warmupErrors = 0;
+    // The distinct error messages (at most a few): what went wrong, not only how often.
+    const firstErrors = new Set<string>();
+    const errorText = (error: unknown) =>
+      firstErrors.size < 5 ? (error instanceof Error ? error.message : String(error)) : '…';
     for (let round = 0; round < 20; round += 1) {
       const results = await Promise.allSettled(Array.from({ length: 20 }, () => createOne()));
-      warmupErrors += results.filter((result) => result.status === 'rejected').length;
+      for (const result of results) {
+        if (result.status === 'fulfilled') continue;
+        warmupErrors += 1;
+        firstErrors.add(errorText(result.reason));
+      }
     }
     process.stderr.write(`warm-up done (${warmupErrors} errors)\n`);
 
@@ -208,6 +297,14 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       ...(server.child.pid === undefined ? {} : { [server.child.pid]: 'payment server' }),
       ...(worker?.child.pid === undefined ? {} : { [worker.child.pid]: 'payment worker' }),
     };
+    const countSettled = async (): Promise<number> => {
+      const { rows } = await sql.query<{ count: string }>(
+        "SELECT count(*)::text AS count FROM payments WHERE status IN ('settled', 'failed')",
+      );
+      return Number(rows[0]?.count ?? 0);
+    };
+    const settledBefore = await countSettled();
+    const stopProfile = await profileSelf();
     const cpuBefore = cpuByProcess();
     const throughputStarted = performance.now();
     let completed = 0;
@@ -219,8 +316,9 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
           try {
             await createOne();
             completed += 1;
-          } catch {
+          } catch (error) {
             errors += 1;
+            firstErrors.add(errorText(error));
           }
         }
       }),
@@ -229,12 +327,14 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     const loadAfterThroughput = load();
     const cpuThroughput = cpuSpent(cpuBefore, cpuByProcess(), roles);
     const throughputWallSeconds = (performance.now() - throughputStarted) / 1000;
+    await stopProfile();
+    const settledDuringThroughput = (await countSettled()) - settledBefore;
 
     const latencies: number[] = [];
     let latencyErrors = 0;
     const pending: Array<Promise<void>> = [];
     const start = performance.now();
-    const total = RATE * SECONDS;
+    const total = RATE > 0 ? RATE * SECONDS : 0;
     for (let index = 0; index < total; index += 1) {
       const due = start + (index * 1000) / RATE;
       const wait = due - performance.now();
@@ -242,7 +342,10 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       pending.push(
         createOne().then(
           (ms) => void latencies.push(ms),
-          () => void (latencyErrors += 1),
+          (error: unknown) => {
+            latencyErrors += 1;
+            firstErrors.add(errorText(error));
+          },
         ),
       );
     }
@@ -261,6 +364,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         afterLatency: loadAfterLatency,
       },
       dbPoolMax: Number(POOL),
+      errorMessages: [...firstErrors],
       workerRunning: WITH_WORKER,
       paymentsByStatusAtEnd: Object.fromEntries(
         statuses.map((row) => [row.status, Number(row.count)]),
@@ -272,8 +376,14 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         errors,
         createsPerSecond: Math.round(throughput),
         wallSeconds: Number(throughputWallSeconds.toFixed(1)),
+        // Payments the worker brought to settled/failed during this phase: whether the CPU below
+        // paid for settlement too, or settlement was left for later.
+        settledDuringPhase: settledDuringThroughput,
         // CPU seconds per role during this phase (2 cores: at most 2 × wallSeconds in all).
         cpuSeconds: cpuThroughput,
+        // The work each create costs, wherever it runs (settlement included only as far as the
+        // worker kept up): comparable across runs even when neighbours take CPU.
+        cpuMsPerCreate: cpuMsPer(cpuThroughput, completed),
       },
       latency: {
         ratePerSecond: RATE,

@@ -1,11 +1,6 @@
 import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { PaymentServiceService, UserServiceClient } from '@strata/contracts';
-import {
-  createGrpcClient,
-  createGrpcServer,
-  startMetricsServer,
-  type MetricsServer,
-} from '@strata/grpc';
+import { createGrpcClient, createGrpcServer, createServerLifecycle } from '@strata/grpc';
 import { type Logger } from '@strata/logger';
 import { Redis } from 'ioredis';
 import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
@@ -110,7 +105,10 @@ export function buildApp(
     }),
   );
 
-  let metrics: MetricsServer | undefined;
+  const lifecycle = createServerLifecycle(server, {
+    metricsPort: config.METRICS_PORT,
+    shutdownGraceMs: options.shutdownGraceMs,
+  });
   let closing: Promise<void> | undefined;
   return {
     async start() {
@@ -118,21 +116,11 @@ export function buildApp(
       await eventsRedis
         .connect()
         .catch((error: unknown) => logger.warn({ err: error }, 'events redis not reachable yet'));
-      const port = await server.start();
-      if (config.METRICS_PORT !== undefined) {
-        metrics = await startMetricsServer({
-          port: config.METRICS_PORT,
-          registry: server.metricsRegistry,
-        });
-      }
-      return { port };
+      return { port: await lifecycle.start() };
     },
     close() {
       closing ??= (async () => {
-        await server.shutdown(
-          options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs },
-        );
-        await metrics?.close();
+        await lifecycle.stop();
         users.close();
         await balanceCache.drain();
         await closeRedis(cacheRedis);

@@ -51,6 +51,19 @@ export interface OutboxRow {
   readonly delayMs: number;
 }
 
+// A definition's options never change; serialising them once saves work on every create.
+const optionsJsonByDefinition = new WeakMap<object, string>();
+
+function optionsJson(definition: JobDefinition<object>): string {
+  let json = optionsJsonByDefinition.get(definition);
+  if (json === undefined) {
+    const { delay: _delay, jobId: _jobId, ...jobOptions } = jobOptionsFor(definition);
+    json = JSON.stringify(jobOptions);
+    optionsJsonByDefinition.set(definition, json);
+  }
+  return json;
+}
+
 /**
  * The outbox row for a job, for callers that fold the INSERT into a larger single statement
  * (CreatePayment's one-round-trip CTE) instead of a Prisma interactive transaction.
@@ -63,7 +76,6 @@ export async function outboxRow<Payload extends object>(
   payload: Payload,
 ): Promise<OutboxRow> {
   await definition.parse(payload);
-  const { delay: _delay, jobId: _jobId, ...jobOptions } = jobOptionsFor(definition);
   const context = captureContext();
   return {
     id: randomUUID(),
@@ -71,7 +83,7 @@ export async function outboxRow<Payload extends object>(
     name: definition.name,
     payload: JSON.stringify(payload),
     context: context === undefined ? null : JSON.stringify(context),
-    options: JSON.stringify(jobOptions),
+    options: optionsJson(definition),
     delayMs: 0,
   };
 }

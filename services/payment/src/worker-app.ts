@@ -6,6 +6,7 @@ import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cac
 import { SERVICE_NAME, type PaymentServiceConfig } from './config';
 import { openPaymentDatabase } from './database';
 import { RealtimePublisher } from './events/realtime.publisher';
+import { LedgerAccountDirectory } from './ledger/ledger.repository';
 import { purgeExpiredIdempotencyRecords } from './idempotency/idempotency.repository';
 import { outboxDatabase } from './outbox';
 import { type PaymentProvider } from './provider/payment-provider';
@@ -14,6 +15,7 @@ import { processRefundProcessor } from './refunds/process-refund.usecase';
 import { type EffectSink } from './settlement/effects';
 import { processRefundJob, settlePaymentJob } from './settlement/payment.jobs';
 import { settlePaymentProcessor } from './settlement/settle-payment.usecase';
+import { poolRunner } from './sql-runner';
 
 export interface PaymentWorker {
   start(): void;
@@ -90,10 +92,12 @@ export function buildWorker(
       ? {}
       : { stalledIntervalMs: options.stalledIntervalMs }),
   };
+  const sql = poolRunner(database.pool);
   const settlement = createWorker(
     settlePaymentJob,
     settlePaymentProcessor({
-      database: database.prisma,
+      sql,
+      accounts: new LedgerAccountDirectory(sql),
       provider,
       effects,
       feeBps: config.PLATFORM_FEE_BPS,
@@ -139,6 +143,8 @@ export function buildWorker(
         await closeRedis(cacheRedis);
         await eventsRedis.quit().catch(() => eventsRedis.disconnect());
         await database.close();
+        // Only the provider built here: an injected one belongs to the caller.
+        if (!options.provider) provider.close?.();
       })();
       return closing;
     },

@@ -23,7 +23,8 @@ export type PspAppConfig = Pick<
   | 'PSP_DECLINE_RATE'
   | 'PSP_ERROR_RATE'
   | 'PSP_SEED'
->;
+> &
+  Partial<Pick<PspConfig, 'PSP_REQUEST_LOGGING'>>;
 
 export interface PspApp {
   readonly server: FastifyInstance;
@@ -60,7 +61,11 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
 export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
   // Widened to Fastify's logger type so the instance keeps the plain FastifyInstance type.
   const fastifyLogger: FastifyBaseLogger = logger;
-  const server = Fastify({ loggerInstance: fastifyLogger, bodyLimit: 64 * 1024 });
+  const server = Fastify({
+    loggerInstance: fastifyLogger,
+    bodyLimit: 64 * 1024,
+    disableRequestLogging: config.PSP_REQUEST_LOGGING === false,
+  });
   const random = seededRandom(config.PSP_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const latencySpan = Math.max(0, config.PSP_LATENCY_MAX_MS - config.PSP_LATENCY_MIN_MS);
   const webhooks = new WebhookDispatcher({

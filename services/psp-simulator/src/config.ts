@@ -27,6 +27,11 @@ export const pspConfigSchema = z.object({
   PSP_DECLINE_RATE: rate().default(0),
   /** Share of requests answered 503 with no effect (transient: a retry with the key may succeed). */
   PSP_ERROR_RATE: rate().default(0),
+  /**
+   * Fastify's two log lines per request (at `info`). Off for load tests: the simulator stands in
+   * for an external provider, and logging each charge cost it more CPU than answering it.
+   */
+  PSP_REQUEST_LOGGING: env.bool().default(true),
   /** Seed of the outcome generator; set it to make declines and errors reproducible. */
   PSP_SEED: env.int(0, 2 ** 31 - 1).optional(),
 });

@@ -1,6 +1,6 @@
 import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { UserServiceService } from '@strata/contracts';
-import { createGrpcServer, startMetricsServer, type MetricsServer } from '@strata/grpc';
+import { createGrpcServer, createServerLifecycle } from '@strata/grpc';
 import { type Logger } from '@strata/logger';
 import { type Clock, systemClock } from './clock';
 import { SERVICE_NAME, type UserServiceConfig } from './config';
@@ -87,28 +87,21 @@ export function buildApp(
   });
   server.addService(UserServiceService, userServiceHandlers(useCases));
 
-  let metrics: MetricsServer | undefined;
+  const lifecycle = createServerLifecycle(server, {
+    metricsPort: config.METRICS_PORT,
+    shutdownGraceMs: options.shutdownGraceMs,
+  });
   let closing: Promise<void> | undefined;
 
   return {
     async start() {
       // Neither is fatal: a cold cache is only slower, and the dummy hash is made lazily otherwise.
       await Promise.all([waitUntilReady(redis, 1_000), passwordHasher.warmUp()]);
-      const port = await server.start();
-      if (config.METRICS_PORT !== undefined) {
-        metrics = await startMetricsServer({
-          port: config.METRICS_PORT,
-          registry: server.metricsRegistry,
-        });
-      }
-      return { port };
+      return { port: await lifecycle.start() };
     },
     close() {
       closing ??= (async () => {
-        await server.shutdown(
-          options.shutdownGraceMs === undefined ? {} : { graceMs: options.shutdownGraceMs },
-        );
-        await metrics?.close();
+        await lifecycle.stop();
         await profileCache.drain();
         await closeRedis(redis);
         await database.close();

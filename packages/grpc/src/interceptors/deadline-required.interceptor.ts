@@ -29,16 +29,17 @@ export function deadlineRequiredInterceptor(
   return (methodDefinition, call) => {
     if (exempt.has(splitMethodPath(methodDefinition.path).service))
       return new ServerInterceptingCall(call);
-    const rejection = new DomainError(status.INVALID_ARGUMENT, DEADLINE_REQUIRED_MESSAGE, {
-      reason: DEADLINE_REQUIRED_REASON,
-    });
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
         if (Number.isFinite(deadlineToMs(call.getDeadline()))) {
           next(metadata);
           return;
         }
-        // Not forwarding the metadata means the handler is never started.
+        // Not forwarding the metadata means the handler is never started. The error is built
+        // here, not per call: an Error captures a stack trace, measurable at thousands of calls/s.
+        const rejection = new DomainError(status.INVALID_ARGUMENT, DEADLINE_REQUIRED_MESSAGE, {
+          reason: DEADLINE_REQUIRED_REASON,
+        });
         call.sendStatus({
           code: rejection.code,
           details: rejection.message,

@@ -1,5 +1,5 @@
 // Lets a plain `node` child process (spawned by a test) run this package's TypeScript sources:
-// transpiles .ts on require (no type checking, like ts-jest) and resolves the `./x.js` imports of
+// transpiles .ts on require (no type checking, like the jest transform) and resolves the `./x.js` imports of
 // the generated Prisma client to their `.ts` files. Run with `-C @strata/source` so internal
 // packages resolve to their sources too.
 'use strict';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { status } from '@grpc/grpc-js';
 import {
   contentV1,
@@ -18,8 +19,44 @@ import {
 } from '../testing/content-harness';
 import { grpcFailure } from '../testing/grpc-assertions';
 import { buildWorker, type ContentWorker } from '../worker-app';
+import { type ProcessMediaResult } from './media.job';
 
 const MAX_BYTES = 300_000;
+// Below the default (50 M): an image over it fails only if the sandbox got the worker's config.
+const MAX_PIXELS = 5_000_000;
+// A sandbox child loads the service's sources through tsx (≈ 2 CPU-seconds) before its first
+// job; on a machine shared with other suites that can take a while.
+jest.setTimeout(120_000);
+const SETTLE_TIMEOUT_MS = 60_000;
+
+/** A solid-colour PNG: a few kilobytes whatever its size in pixels. */
+function solidPng(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 30, g: 90, b: 200 } } })
+    .png()
+    .toBuffer();
+}
+
+/**
+ * Pids of this process's BullMQ sandbox children (`bullmq/dist/…/main.js`), from /proc; a
+ * zombie (exited, not yet reaped) does not count.
+ */
+async function sandboxChildren(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      // `pid (comm) state ppid …`: fields after the last parenthesis.
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) !== process.pid || state === 'Z') continue;
+      const commandLine = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+      if (/bullmq[\\/]dist[\\/].*main\.js/.test(commandLine)) pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
 
 /** A minimal valid two-page PDF (uncompressed page tree). */
 function twoPagePdf(): Buffer {
@@ -41,7 +78,10 @@ describe('media: upload checks and background processing', () => {
   let png: Buffer;
 
   beforeAll(async () => {
-    environment = await createContentTestEnvironment({ MEDIA_MAX_BYTES: String(MAX_BYTES) });
+    environment = await createContentTestEnvironment({
+      MEDIA_MAX_BYTES: String(MAX_BYTES),
+      IMAGE_MAX_PIXELS: String(MAX_PIXELS),
+    });
     service = await startContentService(environment);
     subscriber = new Redis(environment.redis.url);
     png = await sharp({
@@ -70,6 +110,43 @@ describe('media: upload checks and background processing', () => {
       declaredContentType,
       content,
     });
+
+  const settled = async (id: string) => {
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    for (;;) {
+      const { media } = await service.client.getMedia({ mediaId: id });
+      if (media!.status !== contentV1.MediaStatus.PROCESSING) return media!;
+      if (Date.now() > deadline) throw new Error(`media ${id} still processing`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  const startWorker = () =>
+    buildWorker(
+      environment.config,
+      createLogger({ name: 'content-worker-test', level: 'silent' }),
+      { queuePrefix: environment.redis.queuePrefix },
+    );
+
+  /** Results of completed jobs and every failed attempt, by media id, as the worker saw them. */
+  function jobOutcomes(contentWorker: ContentWorker) {
+    const completed = new Map<string, ProcessMediaResult>();
+    const failures: Array<{ mediaId: string; attemptsMade: number; message: string }> = [];
+    const mediaIdOf = (data: unknown) => (data as { mediaId: string }).mediaId;
+    contentWorker.mediaWorker.current.on('completed', (job, result) => {
+      completed.set(mediaIdOf(job.data), result as ProcessMediaResult);
+    });
+    contentWorker.mediaWorker.current.on('failed', (job, error) => {
+      if (job) {
+        failures.push({
+          mediaId: mediaIdOf(job.data),
+          attemptsMade: job.attemptsMade,
+          message: error.message,
+        });
+      }
+    });
+    return { completed, failures };
+  }
 
   it('checks type and size from the bytes and writes nothing on a bad upload', async () => {
     const owner = newUser(environment, 'Uploader');
@@ -147,25 +224,16 @@ describe('media: upload checks and background processing', () => {
     const { media: broken } = await upload(owner, 'broken.png', 'image/png', corrupt);
     const { media: image } = await upload(owner, 'wide.png', '', png);
     const { media: pdf } = await upload(owner, 'doc.pdf', 'application/pdf', twoPagePdf());
-
-    worker = buildWorker(
-      environment.config,
-      createLogger({ name: 'content-worker-test', level: 'silent' }),
-      {
-        queuePrefix: environment.redis.queuePrefix,
-      },
+    const { media: huge } = await upload(
+      owner,
+      'huge.png',
+      'image/png',
+      await solidPng(3000, 2000),
     );
-    await worker.start();
 
-    const settled = async (id: string) => {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const { media } = await service.client.getMedia({ mediaId: id });
-        if (media!.status !== contentV1.MediaStatus.PROCESSING) return media!;
-        if (Date.now() > deadline) throw new Error(`media ${id} still processing`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
+    worker = startWorker();
+    const outcomes = jobOutcomes(worker);
+    await worker.start();
 
     const failed = await settled(broken!.id);
     expect(failed).toMatchObject({
@@ -230,9 +298,67 @@ describe('media: upload checks and background processing', () => {
         ['media.ready', pdf!.id],
       ]),
     );
+    // IMAGE_MAX_PIXELS reached the sandbox: 6 M pixels is under the default limit, over ours.
+    expect(await settled(huge!.id)).toMatchObject({
+      status: contentV1.MediaStatus.FAILED,
+      failureReason: 'too many pixels',
+    });
+
+    // The work ran in sandbox children, not in this process.
+    for (const id of [image!.id, pdf!.id]) {
+      expect(outcomes.completed.get(id)).toEqual({
+        status: 'ready',
+        pid: expect.any(Number) as number,
+        threadId: 0,
+      });
+      expect(outcomes.completed.get(id)!.pid).not.toBe(process.pid);
+    }
     // The corrupt file's job failed for good (no retries of a file that can never decode).
-    const queue = worker.mediaWorker.current;
-    expect(queue.isRunning()).toBe(true);
+    expect(outcomes.failures.filter((failure) => failure.mediaId === broken!.id)).toEqual([
+      { mediaId: broken!.id, attemptsMade: 1, message: 'PermanentJobError: corrupt image' },
+    ]);
+    expect(worker.mediaWorker.current.isRunning()).toBe(true);
     await subscriber.unsubscribe();
+  });
+
+  it('a sandbox child killed mid-job fails only that attempt: the job is retried in a fresh child, and close() stops the children', async () => {
+    await worker?.close();
+    const owner = newUser(environment, 'Survivor');
+    const { media } = await upload(owner, 'survivor.png', 'image/png', png);
+    worker = startWorker();
+    const outcomes = jobOutcomes(worker);
+    await worker.start();
+
+    // The only job is active as soon as a child is forked for it: kill that child (as the OOM
+    // killer would) while it loads or processes. (BullMQ reports a child lost while loading with
+    // console.error; the assertions below are on the job.)
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    let killed: number[] = [];
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    while (killed.length === 0) {
+      if (Date.now() > deadline) throw new Error('no sandbox child was started');
+      killed = await sandboxChildren();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const pid of killed) process.kill(pid, 'SIGKILL');
+
+    expect(await settled(media!.id)).toMatchObject({
+      status: contentV1.MediaStatus.READY,
+      width: 2000,
+      height: 1000,
+    });
+    expect(outcomes.failures).toEqual([
+      { mediaId: media!.id, attemptsMade: 1, message: expect.stringMatching(/SIGKILL/) as string },
+    ]);
+    const result = outcomes.completed.get(media!.id)!;
+    expect(result.status).toBe('ready');
+    expect(killed).not.toContain(result.pid);
+    expect(worker.mediaWorker.current.isRunning()).toBe(true);
+
+    const children = await sandboxChildren();
+    expect(children).toContain(result.pid); // kept for the next job
+    await worker.close();
+    expect(await sandboxChildren()).toEqual([]);
+    jest.restoreAllMocks();
   });
 });

@@ -16,3 +16,11 @@ export const processMediaJob = defineJob<ProcessMediaPayload>({
   // database or storage that is briefly unavailable.
   defaults: { attempts: 3 },
 });
+
+/** What a `process-media` job returns (kept on the completed job). */
+export interface ProcessMediaResult {
+  readonly status: 'ready' | 'failed' | 'skipped';
+  /** Where the job ran: the sandbox child's pid (not the worker's) and thread (0: main thread). */
+  readonly pid: number;
+  readonly threadId: number;
+}

@@ -1,38 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { type InjectOptions } from 'fastify';
-import {
-  deleteKeys,
-  signUp,
-  startFakeServices,
-  startGateway,
-  uniquePrefix,
-  type FakeServices,
-  type GatewayUnderTest,
-} from '../testing/gateway-harness';
+import { signUp, useGatewaySuite } from '../testing/gateway-harness';
 
 // Broken object-level authorisation walk: a signed-in attacker calls every route that takes an
 // id with ids belonging to someone else, and must get 403/404 and change nothing.
 describe('BOLA walk', () => {
-  let fakes: FakeServices;
-  let gateway: GatewayUnderTest;
-  const prefix = uniquePrefix();
-
-  beforeAll(async () => {
-    fakes = await startFakeServices();
-    gateway = await startGateway({ target: fakes.target, keyPrefix: prefix });
-  });
-  afterAll(async () => {
-    await gateway?.app.close();
-    await fakes?.close();
-    await deleteKeys(prefix);
-  });
+  const suite = useGatewaySuite();
 
   it("another user's ids yield 403/404 on every route and nothing changes", async () => {
-    const owner = await signUp(gateway.app, 'Owner');
-    const friend = await signUp(gateway.app, 'Friend');
-    const attacker = await signUp(gateway.app, 'Attacker');
+    const owner = await signUp(suite.gateway.app, 'Owner');
+    const friend = await signUp(suite.gateway.app, 'Friend');
+    const attacker = await signUp(suite.gateway.app, 'Attacker');
     const as = (authorization: string, options: InjectOptions) =>
-      gateway.app.inject({ ...options, headers: { ...options.headers, authorization } });
+      suite.gateway.app.inject({ ...options, headers: { ...options.headers, authorization } });
 
     const draft = (
       await as(owner.authorization, {
@@ -67,13 +47,13 @@ describe('BOLA walk', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const snapshot = () =>
       JSON.stringify({
-        articles: [...fakes.content.articles.values()].filter(
+        articles: [...suite.fakes.content.articles.values()].filter(
           (article) => article.authorId === owner.id,
         ),
-        comments: [...fakes.content.comments.values()],
-        payments: [...fakes.payments.payments.values()],
-        refunds: [...fakes.payments.refunds.values()],
-        owner: fakes.users.users.get(owner.id),
+        comments: [...suite.fakes.content.comments.values()],
+        payments: [...suite.fakes.payments.payments.values()],
+        refunds: [...suite.fakes.payments.refunds.values()],
+        owner: suite.fakes.users.users.get(owner.id),
       });
     const before = snapshot();
 

@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type InjectOptions } from 'fastify';
 import { signFakeWebhook } from '../testing/fake-payment.service';
-import {
-  deleteKeys,
-  signUp,
-  startFakeServices,
-  startGateway,
-  uniquePrefix,
-  type FakeServices,
-  type GatewayUnderTest,
-} from '../testing/gateway-harness';
+import { signUp, useGatewaySuite } from '../testing/gateway-harness';
 import { OpenApiValidator } from '../testing/openapi-validator';
 
 // Every path of the issue's table (plus operations), as the OpenAPI document must list them.
@@ -65,27 +57,18 @@ function multipart(
 }
 
 describe('API v1 contract (every route in the table, checked against /openapi.json)', () => {
-  let fakes: FakeServices;
-  let gateway: GatewayUnderTest;
+  const suite = useGatewaySuite();
   let openapi: OpenApiValidator;
-  const prefix = uniquePrefix();
 
   beforeAll(async () => {
-    fakes = await startFakeServices();
-    gateway = await startGateway({ target: fakes.target, keyPrefix: prefix });
-    const document = await gateway.app.inject({ method: 'GET', url: '/openapi.json' });
+    const document = await suite.gateway.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(document.statusCode).toBe(200);
     openapi = new OpenApiValidator(document.json());
-  });
-  afterAll(async () => {
-    await gateway?.app.close();
-    await fakes?.close();
-    await deleteKeys(prefix);
   });
 
   /** Sends a request, checks it against the document, and returns it. */
   async function call(template: string, options: InjectOptions, expectedStatus: number) {
-    const response = await gateway.app.inject(options);
+    const response = await suite.gateway.app.inject(options);
     expect({ status: response.statusCode, body: response.body }).toMatchObject({
       status: expectedStatus,
     });
@@ -168,7 +151,7 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
       204,
     );
 
-    const [verificationToken] = [...fakes.users.verificationTokens.keys()];
+    const [verificationToken] = [...suite.fakes.users.verificationTokens.keys()];
     await call(
       '/v1/auth/verify-email',
       { method: 'POST', url: '/v1/auth/verify-email', payload: { token: verificationToken } },
@@ -194,7 +177,7 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
       },
       202,
     );
-    const [resetToken] = [...fakes.users.resetTokens.keys()];
+    const [resetToken] = [...suite.fakes.users.resetTokens.keys()];
     await call(
       '/v1/auth/password-reset/confirm',
       {
@@ -265,17 +248,17 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
   });
 
   it('rejects tokens with the wrong audience, issuer, key, algorithm or expiry', async () => {
-    const user = await signUp(gateway.app);
+    const user = await signUp(suite.gateway.app);
     const bad = [
-      await fakes.users.issueAccessToken(user.id, { audience: 'someone-else' }),
-      await fakes.users.issueAccessToken(user.id, { issuer: 'evil' }),
-      await fakes.users.issueAccessToken(user.id, { keyId: 'unknown-kid' }),
-      await fakes.users.issueAccessToken(user.id, { expiresInSeconds: -60 }),
+      await suite.fakes.users.issueAccessToken(user.id, { audience: 'someone-else' }),
+      await suite.fakes.users.issueAccessToken(user.id, { issuer: 'evil' }),
+      await suite.fakes.users.issueAccessToken(user.id, { keyId: 'unknown-kid' }),
+      await suite.fakes.users.issueAccessToken(user.id, { expiresInSeconds: -60 }),
       // alg "none" with the right kid: never accepted.
-      `${Buffer.from(JSON.stringify({ alg: 'none', kid: fakes.users.keyId })).toString('base64url')}.${Buffer.from(JSON.stringify({ sub: user.id, role: 'admin' })).toString('base64url')}.x`,
+      `${Buffer.from(JSON.stringify({ alg: 'none', kid: suite.fakes.users.keyId })).toString('base64url')}.${Buffer.from(JSON.stringify({ sub: user.id, role: 'admin' })).toString('base64url')}.x`,
     ];
     for (const token of bad) {
-      const response = await gateway.app.inject({
+      const response = await suite.gateway.app.inject({
         method: 'GET',
         url: '/v1/users/me',
         headers: { authorization: `Bearer ${token}` },
@@ -285,8 +268,8 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
   });
 
   it('articles and comments', async () => {
-    const author = await signUp(gateway.app, 'Author');
-    const reader = await signUp(gateway.app, 'Reader');
+    const author = await signUp(suite.gateway.app, 'Author');
+    const reader = await signUp(suite.gateway.app, 'Reader');
     const created = await call(
       '/v1/articles',
       {
@@ -505,8 +488,8 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
   });
 
   it('payments, refunds, balance and webhooks', async () => {
-    const payer = await signUp(gateway.app, 'Payer');
-    const payee = await signUp(gateway.app, 'Payee');
+    const payer = await signUp(suite.gateway.app, 'Payer');
+    const payee = await signUp(suite.gateway.app, 'Payee');
     const body = { payeeId: payee.id, amount: 500, currency: 'EUR', note: 'thanks' };
     const headers = {
       authorization: payer.authorization,
@@ -556,7 +539,7 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
       },
       400,
     );
-    fakes.payments.holdKeys.add('held-key');
+    suite.fakes.payments.holdKeys.add('held-key');
     await call(
       '/v1/payments',
       {
@@ -703,7 +686,7 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
   });
 
   it('media', async () => {
-    const user = await signUp(gateway.app);
+    const user = await signUp(suite.gateway.app);
     const upload = multipart('file', 'pixel.png', 'image/png', PNG);
     const accepted = await call(
       '/v1/media',
@@ -776,7 +759,7 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
       { method: 'GET', url: `/v1/media/${media.id}/original` },
       409,
     );
-    await fakes.content.markMediaReady(media.id);
+    await suite.fakes.content.markMediaReady(media.id);
     const status = await call(
       '/v1/media/{id}',
       { method: 'GET', url: `/v1/media/${media.id}` },
@@ -813,26 +796,28 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
   it('operations: health, readiness, metrics, docs, request ids, unknown routes', async () => {
     await call('/healthz', { method: 'GET', url: '/healthz' }, 200);
     await call('/readyz', { method: 'GET', url: '/readyz' }, 200);
-    const metrics = await gateway.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await suite.gateway.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('http_request_duration_seconds_bucket');
-    const docs = await gateway.app.inject({ method: 'GET', url: '/docs/' });
+    const docs = await suite.gateway.app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger');
-    const document = (await gateway.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+    const document = (
+      await suite.gateway.app.inject({ method: 'GET', url: '/openapi.json' })
+    ).json<{
       openapi: string;
       paths: Record<string, unknown>;
     }>();
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(EXPECTED_PATHS);
 
-    const kept = await gateway.app.inject({
+    const kept = await suite.gateway.app.inject({
       method: 'GET',
       url: '/healthz',
       headers: { 'x-request-id': 'client-id-123' },
     });
     expect(kept.headers['x-request-id']).toBe('client-id-123');
-    const replaced = await gateway.app.inject({
+    const replaced = await suite.gateway.app.inject({
       method: 'GET',
       url: '/v1/nope',
       headers: { 'x-request-id': 'bad id\twith tab' },
@@ -847,7 +832,7 @@ describe('API v1 contract (every route in the table, checked against /openapi.js
       },
     });
 
-    const tooBig = await gateway.app.inject({
+    const tooBig = await suite.gateway.app.inject({
       method: 'POST',
       url: '/v1/users',
       headers: { 'content-type': 'application/json' },

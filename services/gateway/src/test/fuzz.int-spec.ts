@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type InjectOptions } from 'fastify';
-import {
-  deleteKeys,
-  signUp,
-  startFakeServices,
-  startGateway,
-  uniquePrefix,
-  type FakeServices,
-  type GatewayUnderTest,
-} from '../testing/gateway-harness';
+import { signUp, useGatewaySuite } from '../testing/gateway-harness';
 
 interface Operation {
   parameters?: Array<{ in: string; name: string }>;
@@ -61,31 +53,19 @@ const WEIRD_BODIES = [
 // Sends malformed bodies, headers, path parameters and query strings to every operation of the
 // OpenAPI document; no answer may be a 5xx (downstream fakes validate like the real services).
 describe('fuzz from the OpenAPI document', () => {
-  let fakes: FakeServices;
-  let gateway: GatewayUnderTest;
-  const prefix = uniquePrefix();
-
-  beforeAll(async () => {
-    fakes = await startFakeServices();
-    gateway = await startGateway({
-      target: fakes.target,
-      keyPrefix: prefix,
-      env: {
-        RATE_LIMIT_MAX: '1000000',
-        LOGIN_FAILURE_LIMIT: '10000',
-        PASSWORD_RESET_LIMIT: '10000',
-      },
-    });
-  });
-  afterAll(async () => {
-    await gateway?.app.close();
-    await fakes?.close();
-    await deleteKeys(prefix);
+  const suite = useGatewaySuite({
+    env: {
+      RATE_LIMIT_MAX: '1000000',
+      LOGIN_FAILURE_LIMIT: '10000',
+      PASSWORD_RESET_LIMIT: '10000',
+    },
   });
 
   it('finds no 5xx', async () => {
-    const user = await signUp(gateway.app);
-    const document = (await gateway.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+    const user = await signUp(suite.gateway.app);
+    const document = (
+      await suite.gateway.app.inject({ method: 'GET', url: '/openapi.json' })
+    ).json<{
       paths: Record<string, Record<string, Operation>>;
     }>();
     const requests: InjectOptions[] = [];
@@ -168,7 +148,7 @@ describe('fuzz from the OpenAPI document', () => {
     const started = Date.now();
     for (const request of requests) {
       const response = await Promise.race([
-        gateway.app.inject({
+        suite.gateway.app.inject({
           ...request,
           headers: { ...request.headers, 'x-request-id': 'fuzz\r\nInjected: yes' },
         }),

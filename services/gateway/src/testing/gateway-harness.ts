@@ -174,3 +174,46 @@ export async function signUp(
     authorization: `Bearer ${accessToken}`,
   };
 }
+
+/** What {@link useGatewaySuite} hands a suite; read the properties inside tests and hooks. */
+export interface GatewaySuite {
+  readonly fakes: FakeServices;
+  readonly gateway: GatewayUnderTest;
+  /** The suite's own Redis key prefix (its keys are deleted after the suite). */
+  readonly prefix: string;
+}
+
+/**
+ * The usual suite setup: registers `beforeAll` (fake services, then one gateway in front of them
+ * under a key prefix of the suite's own) and `afterAll` (gateway, fakes, then the prefix's keys).
+ * Call it at the top of a `describe`; hooks the suite adds afterwards run once both are up.
+ */
+export function useGatewaySuite(
+  options: Omit<StartGatewayOptions, 'target' | 'keyPrefix'> = {},
+): GatewaySuite {
+  const prefix = uniquePrefix();
+  let fakes: FakeServices | undefined;
+  let gateway: GatewayUnderTest | undefined;
+  beforeAll(async () => {
+    fakes = await startFakeServices();
+    gateway = await startGateway({ ...options, target: fakes.target, keyPrefix: prefix });
+  });
+  afterAll(async () => {
+    await gateway?.app.close();
+    await fakes?.close();
+    await deleteKeys(prefix);
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useGatewaySuite: read it inside a test or hook');
+    return value;
+  };
+  return {
+    prefix,
+    get fakes() {
+      return started(fakes);
+    },
+    get gateway() {
+      return started(gateway);
+    },
+  };
+}

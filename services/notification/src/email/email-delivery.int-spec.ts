@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type EmailJobPayload } from '@strata/jobs';
+import { waitFor } from '@strata/testing';
 import {
   FAST_RETRY,
   TEST_MAIL_FROM,
@@ -9,7 +10,6 @@ import {
   type HarnessOptions,
 } from '../testing/notification.harness';
 import { smtpReply } from '../testing/smtp-test.server';
-import { waitFor } from '../testing/wait-for';
 import { idempotencyNamespace } from '../notification-app';
 import { messageIdFor, type EmailJobResult } from './email.processor';
 import { IdempotencyStore } from './idempotency.store';

@@ -6,9 +6,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { type EmailJobPayload } from '@strata/jobs';
+import { waitFor } from '@strata/testing';
 import { startHarness, type Harness } from '../testing/notification.harness';
 import { smtpReply } from '../testing/smtp-test.server';
-import { waitFor } from '../testing/wait-for';
 import { type FailedJobRecord } from './failed-jobs';
 import { runOpsCommand } from './ops.command';
 

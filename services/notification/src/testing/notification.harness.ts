@@ -5,7 +5,7 @@ import { loadConfig } from '@strata/config';
 import { EMAIL_QUEUE, sendEmailJob, type EmailJobPayload } from '@strata/jobs';
 import { captureLogs, createLogger, type CapturedLogs, type Logger } from '@strata/logger';
 import { createProducer, jobOptionsFor, type Producer } from '@strata/queue';
-import { createTestRedis, type TestRedis } from '@strata/testing';
+import { createTestRedis, waitFor, type TestRedis } from '@strata/testing';
 import { notificationConfigSchema, type NotificationConfig } from '../config';
 import {
   buildNotificationApp,
@@ -18,7 +18,6 @@ import {
   type TestSmtpServer,
   type TestSmtpServerOptions,
 } from './smtp-test.server';
-import { waitFor } from './wait-for';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 export const TEST_MAIL_FROM = 'Strata <no-reply@strata.test>';

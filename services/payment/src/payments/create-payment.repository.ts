@@ -1,6 +1,6 @@
-import { type PaymentDatabaseHandle } from '../database';
 import { idempotencyLockKey, type StoredResponse } from '../idempotency/idempotency.repository';
 import { type OutboxRow } from '../outbox';
+import { type SqlPool } from '../sql-runner';
 
 /** Everything CreatePayment writes, computed before the statement runs. */
 export interface PaymentInsert {
@@ -44,13 +44,6 @@ interface OutcomeRow {
   requestHash: string | null;
   response: Uint8Array | null;
 }
-
-/**
- * The part of `pg.Pool` used here: the pool under this service's Prisma client
- * (`PaymentDatabaseHandle.pool`), so the statement shares its connections, limits and
- * `statement_timeout`.
- */
-export type SqlPool = Pick<PaymentDatabaseHandle['pool'], 'query'>;
 
 // $1 lock text, $2 payer, $3 key, $4 request hash, $5 response, $6 payment id, $7 TTL hours,
 // $8 payee, $9 amount, $10 currency, $11 article, $12 note, $13 create time,

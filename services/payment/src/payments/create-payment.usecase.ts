@@ -12,7 +12,8 @@ import {
 import { outboxRow } from '../outbox';
 import { isUuid, requireActor, requireIdempotencyKey } from '../grpc/request-validation';
 import { settlePaymentJob } from '../settlement/payment.jobs';
-import { insertPayment, type SqlPool } from './create-payment.repository';
+import { type SqlPool } from '../sql-runner';
+import { insertPayment } from './create-payment.repository';
 import { type PayeeDirectory } from './payee-directory';
 import { toPaymentMessage } from './payment.mapping';
 

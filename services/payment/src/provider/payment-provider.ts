@@ -8,6 +8,8 @@ export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
   /** Refunds part or all of a captured charge. Same key → same refund. */
   refund(request: RefundRequest): Promise<RefundOutcome>;
+  /** Releases connections (kept-alive sockets), if the adapter holds any. */
+  close?(): void;
 }
 
 export interface ChargeRequest {

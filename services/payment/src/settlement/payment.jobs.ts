@@ -17,25 +17,3 @@ export const processRefundJob = defineJob<{ refundId: string }>({
   schema: z.strictObject({ refundId: z.uuid() }),
   defaults: { attempts: 10, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } },
 });
-
-/**
- * The notification worker's `email` job (issue 7), declared here as services/user does: same
- * queue, name and payload, until job definitions move to a shared place.
- */
-export interface EmailJobPayload {
-  readonly toUserId: string;
-  readonly template: 'payment-receipt' | 'payment-received';
-  readonly data: Readonly<Record<string, string>>;
-  readonly idempotencyKey: string;
-}
-
-export const sendEmailJob = defineJob<EmailJobPayload>({
-  queue: 'email',
-  name: 'send-email',
-  schema: z.strictObject({
-    toUserId: z.uuid(),
-    template: z.enum(['payment-receipt', 'payment-received']),
-    data: z.record(z.string(), z.string().max(10_000)),
-    idempotencyKey: z.string().min(1).max(200),
-  }),
-});

@@ -1,11 +1,14 @@
 import { type JobProcessor, PermanentJobError } from '@strata/queue';
-import { type PaymentDatabase } from '../database';
+import { type LedgerAccountDirectory } from '../ledger/ledger.repository';
 import { type PaymentProvider } from '../provider/payment-provider';
-import { applyChargeFailed, applyChargeSucceeded } from './charge-outcome';
+import { type SqlRunner } from '../sql-runner';
+import { applyChargeFailed, applyChargeSucceeded, isOpen, markProcessing } from './charge-outcome';
 import { type EffectSink, runEffects } from './effects';
 
 export interface SettlementDependencies {
-  readonly database: PaymentDatabase;
+  /** Statements on the pool: each is its own transaction (no interactive transaction needed). */
+  readonly sql: SqlRunner;
+  readonly accounts: LedgerAccountDirectory;
   readonly provider: PaymentProvider;
   readonly effects: EffectSink;
   readonly feeBps: number;
@@ -16,23 +19,19 @@ export type SettlementResult = 'settled' | 'failed' | 'already-final';
 /**
  * The settlement job. Crash-safe by construction: the provider call uses the payment id as its
  * idempotency key, so a job re-run after a crash anywhere (before the charge, after it, before the
- * commit) gets the same charge back instead of a second one, and the ledger transition happens in
- * one database transaction guarded by the payment's row lock and status.
+ * commit) gets the same charge back instead of a second one, and the ledger transition is one
+ * statement guarded by the payment's row lock and status (charge-outcome.ts).
+ * Two statements per payment on the hot path (mark processing, settle); the ledger accounts' ids
+ * are remembered by the process.
  */
 export function settlePaymentProcessor(
   dependencies: SettlementDependencies,
 ): JobProcessor<{ paymentId: string }, SettlementResult> {
-  const { database, provider } = dependencies;
+  const { sql, provider } = dependencies;
   return async ({ paymentId }, context) => {
-    const payment = await database.payment.findUnique({ where: { id: paymentId } });
+    const payment = await markProcessing(sql, paymentId, new Date());
     if (!payment) throw new PermanentJobError(`payment ${paymentId} does not exist`);
-    if (payment.status !== 'pending' && payment.status !== 'processing') return 'already-final';
-    if (payment.status === 'pending') {
-      await database.payment.updateMany({
-        where: { id: paymentId, status: 'pending' },
-        data: { status: 'processing', updatedAt: new Date() },
-      });
-    }
+    if (!isOpen(payment.status)) return 'already-final';
     const outcome = await provider.charge({
       idempotencyKey: payment.id,
       amountMinor: payment.amountMinor,
@@ -40,11 +39,16 @@ export function settlePaymentProcessor(
       reference: payment.id,
       ...(context.signal ? { signal: context.signal } : {}),
     });
-    const effects = await database.$transaction((tx) =>
+    const effects =
       outcome.status === 'succeeded'
-        ? applyChargeSucceeded(tx, paymentId, outcome.chargeId, dependencies.feeBps)
-        : applyChargeFailed(tx, paymentId, outcome.reason),
-    );
+        ? await applyChargeSucceeded(
+            sql,
+            payment,
+            outcome.chargeId,
+            dependencies.feeBps,
+            await dependencies.accounts.settlementAccounts(payment.payeeId, payment.currency),
+          )
+        : await applyChargeFailed(sql, paymentId, outcome.reason);
     await runEffects(effects, dependencies.effects, context.logger);
     return outcome.status === 'succeeded' ? 'settled' : 'failed';
   };

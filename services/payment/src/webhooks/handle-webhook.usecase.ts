@@ -4,8 +4,14 @@ import { invalidArgument, unauthenticated } from '@strata/grpc';
 import { type Logger } from '@strata/logger';
 import { type PaymentDatabase } from '../database';
 import { applyRefundFailed, applyRefundSucceeded } from '../refunds/refund-outcome';
-import { applyChargeFailed, applyChargeSucceeded } from '../settlement/charge-outcome';
+import { LedgerAccountDirectory } from '../ledger/ledger.repository';
+import {
+  applyChargeFailed,
+  applyChargeSucceeded,
+  readPaymentToSettle,
+} from '../settlement/charge-outcome';
 import { type Effect, type EffectSink, runEffects } from '../settlement/effects';
+import { type SqlRunner, transactionRunner } from '../sql-runner';
 
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
 const KNOWN_TYPES = new Set([
@@ -81,6 +87,22 @@ function parseEvent(payload: Buffer): ProviderEvent {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** charge.succeeded: the same one-statement transition as the settlement worker, in `run`'s transaction. */
+async function applyChargeSucceededEvent(
+  run: SqlRunner,
+  paymentId: string,
+  chargeId: string,
+  feeBps: number,
+): Promise<Effect[]> {
+  const payment = await readPaymentToSettle(run, paymentId);
+  if (!payment) return [];
+  const accounts = await new LedgerAccountDirectory(run).settlementAccounts(
+    payment.payeeId,
+    payment.currency,
+  );
+  return applyChargeSucceeded(run, payment, chargeId, feeBps, accounts);
+}
+
 /**
  * HandleProviderWebhook: verifies the HMAC over `${timestamp}.${payload}` and the timestamp
  * window, then records the event id and applies it in ONE transaction, so a redelivery (or a
@@ -122,13 +144,18 @@ export async function handleProviderWebhook(
       case 'charge.succeeded':
         return {
           duplicate: false,
-          effects: await applyChargeSucceeded(tx, reference, event.object.id, dependencies.feeBps),
+          effects: await applyChargeSucceededEvent(
+            transactionRunner(tx),
+            reference,
+            event.object.id,
+            dependencies.feeBps,
+          ),
         };
       case 'charge.failed':
         return {
           duplicate: false,
           effects: await applyChargeFailed(
-            tx,
+            transactionRunner(tx),
             reference,
             event.object.failure_code ?? 'card_declined',
           ),

@@ -1,4 +1,7 @@
-// Test helper (not built).
+/**
+ * Polls `condition` every `intervalMs` until it holds; rejects once `timeoutMs` has passed.
+ * For asynchronous effects a test cannot await directly (a job processed, a mail delivered).
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   timeoutMs: number,

@@ -1,0 +1,185 @@
+// Servers the bench starts beside the cluster: the HTTP baseline (Nginx rendered from the same
+// template as the cluster's, in front of two bare Fastify processes, as Nginx fronts two gateway
+// replicas), the cold-read content service (the cluster's own build, caches unreachable) and the
+// raw-pg baseline of it.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BenchChild, startChild } from './child-process';
+import { type BenchCluster } from './cluster';
+
+const ROOT = resolve(__dirname, '../..');
+
+export interface ManagedServer {
+  readonly name: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Free TCP ports on 127.0.0.1, held together while chosen so they differ. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolvePromise(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise((done) => server.close(done))));
+  return ports;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+}
+
+async function waitUntil(probe: () => Promise<boolean>, what: string, child: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (await probe()) return;
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 200));
+  }
+  throw new Error(`${what} not ready within 60 s`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolvePromise) => child.once('exit', resolvePromise));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
+function managed(name: string, child: BenchChild): ManagedServer {
+  return { name, pid: child.pid, stop: () => child.stop() };
+}
+
+interface NginxVariant {
+  listen: string;
+  upstreams: string[];
+  runDir: string;
+  accessLog: string;
+  errorLog: string;
+}
+
+/** Nginx (the cluster's template) → two bare Fastify apps answering with `bodies` by path prefix. */
+export async function startHttpBaseline(
+  workDir: string,
+  responses: { list: ResponseCopy; article: ResponseCopy },
+): Promise<{ origin: string; servers: ManagedServer[] }> {
+  const [publicPort, first, second] = await freePorts(3);
+  const servers: ManagedServer[] = [];
+  for (const [index, port] of [first, second].entries()) {
+    const child = startChild('baseline-http.server.ts', { port, ...responses });
+    await child.next('ready', 60_000);
+    servers.push(managed(`baseline-fastify-${index + 1}`, child));
+  }
+  const { renderNginxConfig } = (await import(
+    pathToFileURL(join(ROOT, 'deploy/nginx/render.mjs')).href
+  )) as { renderNginxConfig: (variant: NginxVariant) => string };
+  const nginxDir = join(workDir, 'nginx-baseline');
+  mkdirSync(nginxDir, { recursive: true });
+  const configPath = join(nginxDir, 'nginx.conf');
+  await writeFile(
+    configPath,
+    renderNginxConfig({
+      listen: `127.0.0.1:${publicPort}`,
+      upstreams: [`127.0.0.1:${first}`, `127.0.0.1:${second}`],
+      runDir: nginxDir,
+      accessLog: join(nginxDir, 'access.log'),
+      errorLog: join(nginxDir, 'error.log'),
+    }),
+  );
+  const nginx = spawn('nginx', ['-c', configPath], { stdio: 'ignore' });
+  if (nginx.pid === undefined) throw new Error('could not start nginx');
+  const origin = `http://127.0.0.1:${publicPort}`;
+  await waitUntil(
+    async () => {
+      try {
+        return (await fetch(`${origin}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    'baseline nginx',
+    nginx,
+  );
+  servers.push({ name: 'baseline-nginx', pid: nginx.pid, stop: stopper(nginx) });
+  return { origin, servers };
+}
+
+export interface ResponseCopy {
+  readonly body: string;
+  readonly headers: Record<string, string>;
+}
+
+/** The content service as the cluster runs it, but with its cache Redis unreachable. */
+export async function startColdContentService(cluster: BenchCluster): Promise<{
+  target: string;
+  server: ManagedServer;
+}> {
+  // Nothing listens on the cache port: the cache kit's client never becomes ready, so every
+  // read skips Redis at once (fail open) and goes to PostgreSQL, and every body is rendered.
+  const [port, deadCachePort] = await freePorts(2);
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: join(ROOT, 'services/content'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'error',
+      CONTENT_GRPC_HOST: '127.0.0.1',
+      CONTENT_GRPC_PORT: String(port),
+      DATABASE_URL: cluster.databaseUrl('content'),
+      REDIS_CACHE_URL: `redis://127.0.0.1:${deadCachePort}`,
+      REDIS_QUEUE_URL: `redis://127.0.0.1:${cluster.ports.queueRedis}`,
+      REDIS_EVENTS_URL: cluster.redisUrl,
+      USER_SERVICE_URL: `dns:///127.0.0.1:${cluster.ports.user}`,
+      MEDIA_STORAGE_DIR: join(cluster.runDir, 'media'),
+    },
+    stdio: 'ignore',
+  });
+  if (child.pid === undefined) throw new Error('could not start the cold content service');
+  await waitUntil(() => canConnect(port), 'content (caches off)', child);
+  return {
+    target: `127.0.0.1:${port}`,
+    server: { name: 'content-cold', pid: child.pid, stop: stopper(child) },
+  };
+}
+
+export async function startRawPgContentBaseline(cluster: BenchCluster): Promise<{
+  target: string;
+  server: ManagedServer;
+}> {
+  const [port] = await freePorts(1);
+  const child = startChild('baseline-content.server.ts', {
+    port,
+    databaseUrl: cluster.databaseUrl('content'),
+    userServiceUrl: `dns:///127.0.0.1:${cluster.ports.user}`,
+    poolMax: 10, // the content service's DB_POOL_MAX default
+  });
+  await child.next('ready', 60_000);
+  return { target: `127.0.0.1:${port}`, server: managed('content-raw-pg', child) };
+}
