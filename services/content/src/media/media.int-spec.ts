@@ -8,6 +8,7 @@ import {
   type RealtimeEvent,
 } from '@strata/contracts';
 import { createLogger } from '@strata/logger';
+import { waitFor } from '@strata/testing';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import {
@@ -304,8 +305,10 @@ describe('media: upload checks and background processing', () => {
       failureReason: 'too many pixels',
     });
 
-    // The work ran in sandbox children, not in this process.
+    // The work ran in sandbox children, not in this process. (The row is written by the child
+    // before the worker's 'completed' event arrives.)
     for (const id of [image!.id, pdf!.id]) {
+      await waitFor(() => outcomes.completed.has(id), SETTLE_TIMEOUT_MS);
       expect(outcomes.completed.get(id)).toEqual({
         status: 'ready',
         pid: expect.any(Number) as number,
@@ -350,6 +353,8 @@ describe('media: upload checks and background processing', () => {
     expect(outcomes.failures).toEqual([
       { mediaId: media!.id, attemptsMade: 1, message: expect.stringMatching(/SIGKILL/) as string },
     ]);
+    // The media row is READY once the child wrote it; the worker's 'completed' event follows.
+    await waitFor(() => outcomes.completed.has(media!.id), SETTLE_TIMEOUT_MS);
     const result = outcomes.completed.get(media!.id)!;
     expect(result.status).toBe('ready');
     expect(killed).not.toContain(result.pid);
