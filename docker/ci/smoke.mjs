@@ -2,12 +2,15 @@
 // @ts-check
 // The smoke scenario of issue 8 against a running cluster, through its public URL (compose:
 // http://127.0.0.1:8080). Exits non-zero at the first step that fails, naming it.
-//   node docker/ci/smoke.mjs <public-url> <mail-catcher-url>
+//   node docker/ci/smoke.mjs <public-url> <mail-catcher-url> [kill-command…]
+// With a kill command (e.g. `docker kill -s KILL <gateway-a>`), it then keeps 4 streams of reads
+// running through Nginx, runs the command, and fails if any read failed.
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { deflateSync, crc32 } from 'node:zlib';
 import WebSocket from 'ws';
 
-const [publicUrl = 'http://127.0.0.1:8080', mailUrl = 'http://127.0.0.1:8025'] =
+const [publicUrl = 'http://127.0.0.1:8080', mailUrl = 'http://127.0.0.1:8025', ...killCommand] =
   process.argv.slice(2);
 const run = randomBytes(3).toString('hex');
 const word = `smoke${run.replace(/\d/g, (digit) => String.fromCharCode(103 + Number(digit)))}`;
@@ -180,3 +183,36 @@ const mails = await eventually(async () => {
     : undefined;
 });
 check('receipt emails in the mail catcher', mails === true);
+
+if (killCommand.length > 0) {
+  /** @param {number} ms */
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  let running = true;
+  let reads = 0;
+  /** @type {unknown[]} */
+  const failures = [];
+  const stream = async () => {
+    while (running) {
+      try {
+        const response = await fetch(`${publicUrl}/v1/articles?author=${author.id}`);
+        await response.arrayBuffer();
+        if (response.status !== 200) failures.push(response.status);
+      } catch (error) {
+        failures.push(String(error));
+      }
+      reads += 1;
+    }
+  };
+  const streams = Array.from({ length: 4 }, stream);
+  await sleep(1500);
+  const killed = spawnSync(killCommand[0], killCommand.slice(1), { encoding: 'utf8' });
+  check('one gateway replica SIGKILLed', killed.status === 0, killed.stderr);
+  await sleep(4000);
+  running = false;
+  await Promise.all(streams);
+  check(
+    `no read failed while it died (${reads} reads through Nginx)`,
+    failures.length === 0 && reads >= 20,
+    { reads, failures: failures.slice(0, 5) },
+  );
+}

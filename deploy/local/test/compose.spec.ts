@@ -136,7 +136,14 @@ describe('compose.yaml', () => {
       expect(services[`migrate-${service}`].depends_on?.[`postgres-${service}`]).toEqual({
         condition: 'service_healthy',
       });
-      expect(services[`migrate-${service}`].build?.target).toBe('tools');
+      // Migrations run from the runtime image (one image to build; read-only, non-root).
+      expect(services[`migrate-${service}`].build?.target).toBe('runtime');
+      expect(services[`migrate-${service}`].command).toEqual([
+        'node',
+        '/app/packages/prisma-offline/bin/strata-prisma.cjs',
+        'migrate',
+        'deploy',
+      ]);
     }
     for (const [name, service] of Object.entries(services)) {
       for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
@@ -272,6 +279,20 @@ describe('docker/Dockerfile', () => {
         (line) => line.startsWith('HEALTHCHECK ') && line.includes('docker/healthcheck.cjs'),
       ),
     ).toBe(true);
+  });
+
+  it('installs through an npm cache mount CI can seed, and pulls no Dockerfile frontend', () => {
+    // A `# syntax=` line makes BuildKit pull docker/dockerfile from Docker Hub: CI has no registry.
+    expect(dockerfile).not.toMatch(/^#\s*syntax=/m);
+    const mount = '--mount=type=cache,id=strata-npm,target=/root/.npm';
+    expect(
+      instructions.filter(
+        (line) => line.includes(mount) && line.includes('npm ci --prefer-offline'),
+      ),
+    ).toHaveLength(1);
+    // docker/ci/compose-smoke.sh fills the same mount with the machine's npm cache.
+    const seed = readFileSync(join(REPO, 'docker/ci/npm-cache-seed.Dockerfile'), 'utf8');
+    expect(seed).toContain(mount);
   });
 
   it('has CI stand-in scripts that parse (compose without a registry)', () => {
