@@ -18,6 +18,7 @@ import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
+import { freePort } from '@strata/testing';
 import { child, findAll, parseNginxConf, proxyHeaders } from './support/nginx-conf';
 
 const NGINX =
@@ -220,14 +221,6 @@ function startBackend(name: 'A' | 'B'): Promise<Backend> {
       resolvePromise({ name, server, sockets, port: (server.address() as AddressInfo).port, hits });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolvePromise) => server.close(resolvePromise));
-  return port;
 }
 
 describe('Nginx in front of two replicas (local variant, running)', () => {

@@ -8,7 +8,8 @@ export {
   type TestDatabase,
 } from './test-database';
 export { createTestRedis, type CreateTestRedisOptions, type TestRedis } from './test-redis';
-export { freePort, PrivateRedis, type PrivateRedisOptions } from './private-redis';
+export { freePort, freePorts } from './free-ports';
+export { PrivateRedis, type PrivateRedisOptions } from './private-redis';
 export { waitFor } from './wait-for';
 export {
   createTestServerResolver,

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { freePort, PrivateRedis } from './private-redis';
+import { freePort } from './free-ports';
+import { PrivateRedis } from './private-redis';
 import { waitFor } from './wait-for';
 
 // Needs `redis-server` on PATH (it is what PrivateRedis runs); no shared server involved.

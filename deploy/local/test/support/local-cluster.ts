@@ -4,10 +4,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { freePorts } from '@strata/testing';
 
 const LAUNCHER = resolve(__dirname, '../../start.mjs');
 const SERVICES = ['user', 'payment', 'content'] as const;
@@ -40,30 +41,6 @@ export interface LocalCluster {
   pidOf(processName: string): number;
   /** SIGTERM, wait, then drop the databases and remove the run directory. */
   stop(): Promise<void>;
-}
-
-/** Free TCP ports on 127.0.0.1, held open together so no two are the same. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolvePromise, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolvePromise(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    return address.port;
-  });
-  await Promise.all(
-    servers.map((server) => new Promise((resolvePromise) => server.close(resolvePromise))),
-  );
-  return ports;
 }
 
 function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
