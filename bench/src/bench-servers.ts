@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { freePorts } from '@strata/testing';
 import { type BenchChild, startChild } from './child-process';
 import { type BenchCluster } from './cluster';
+import { CPU_PROFILER_ENV_NAMES } from './cpu-profiles';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -127,6 +128,13 @@ export async function startColdContentService(cluster: BenchCluster): Promise<{
     cwd: join(ROOT, 'services/content'),
     env: {
       PATH: process.env.PATH ?? '',
+      // With --cpu-prof: the preload and its directory, like every other profiled process.
+      ...Object.fromEntries(
+        CPU_PROFILER_ENV_NAMES.flatMap((name) => {
+          const value = process.env[name];
+          return value === undefined ? [] : [[name, value]];
+        }),
+      ),
       NODE_ENV: 'development',
       LOG_LEVEL: 'error',
       CONTENT_GRPC_HOST: '127.0.0.1',

@@ -5,7 +5,10 @@
 //   npm run bench -- --url http://127.0.0.1:8080   use a running `npm start` cluster instead
 //
 // Options: --quick, --url <public URL>, --out <dir> (default bench/results in a full run, a temp
-// dir in --quick), --docs / --no-docs (default: docs in a full run only), --skip-build.
+// dir in --quick), --docs / --no-docs (default: docs in a full run only), --skip-build,
+// --cpu-prof <dir> [--cpu-prof-scenarios "warm read,cold read"] [--cpu-prof-interval <µs>]: V8 CPU
+// profiles of every Node process of the cluster and of the bench's servers per chosen scenario,
+// summarised in <dir>/summary.md (results JSON to <dir> too, no docs, unless told otherwise).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +22,8 @@ import {
 } from './bench-servers';
 import { loadGeneratorCpu, startChild } from './child-process';
 import { type BenchCluster, attachBenchCluster, startBenchCluster } from './cluster';
+import { summariseCpuProfiles } from './cpu-profile-summary';
+import { type CpuProfiler, PROFILABLE_SCENARIOS, enableCpuProfiling } from './cpu-profiles';
 import { type HttpLoadOptions, type HttpLoadResult } from './http-load';
 import { allProcesses, machineDescription, memoryOf, round, withDescendants } from './proc-stats';
 import { type BenchResults, type ScenarioResult, evaluateTargets, writeReport } from './report';
@@ -158,12 +163,46 @@ async function copyResponse(url: string, headers: Record<string, string>): Promi
   return { body: await response.text(), headers: kept };
 }
 
+/** `--cpu-prof <dir>`: must run before the cluster starts (its processes inherit the preload). */
+function cpuProfilerFromArguments(): CpuProfiler | undefined {
+  if (!process.argv.includes('--cpu-prof')) return undefined;
+  const dir = argument('--cpu-prof');
+  if (dir === undefined || dir.startsWith('--')) throw new Error('--cpu-prof needs a directory');
+  const scenarios = argument('--cpu-prof-scenarios');
+  const interval = Number(argument('--cpu-prof-interval') ?? 200);
+  if (!Number.isInteger(interval) || interval < 50) {
+    throw new Error('--cpu-prof-interval: a sampling interval in µs, at least 50');
+  }
+  return enableCpuProfiling({
+    // `npm run bench` runs this in bench/: a relative directory means one where npm was run.
+    dir: resolve(
+      (process.env.npm_lifecycle_event === 'bench' && process.env.INIT_CWD) || process.cwd(),
+      dir,
+    ),
+    scenarios:
+      scenarios === undefined
+        ? PROFILABLE_SCENARIOS
+        : scenarios
+            .split(',')
+            .map((name) => name.trim())
+            .filter(Boolean),
+    intervalMicroseconds: interval,
+    say,
+  });
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const profile = quick ? QUICK : FULL;
+  const cpuProfiler = cpuProfilerFromArguments();
+  // Sampling costs CPU in every profiled process: a profiled run's figures must not become the
+  // documented ones, nor overwrite a reference run's JSON in bench/results.
   const writeDocs =
-    process.argv.includes('--docs') || (!quick && !process.argv.includes('--no-docs'));
-  const outDir = resolve(argument('--out') ?? (quick ? tmpdir() : join(ROOT, 'bench/results')));
+    process.argv.includes('--docs') ||
+    (!quick && cpuProfiler === undefined && !process.argv.includes('--no-docs'));
+  const outDir = resolve(
+    argument('--out') ?? cpuProfiler?.dir ?? (quick ? tmpdir() : join(ROOT, 'bench/results')),
+  );
   const url = argument('--url');
   const adminUrl =
     process.env.TEST_DATABASE_URL ??
@@ -367,11 +406,23 @@ async function main(): Promise<void> {
     ): Promise<ScenarioResult | undefined> => {
       say(`scenario ${name}`);
       try {
-        const before = cpuSnapshot();
-        const loadAt = loadAverage();
-        const started = performance.now();
-        const { result, operations, loadGeneratorSeconds } = await run();
-        const after = cpuSnapshot();
+        // Profilers start before the CPU snapshot and stop after it, so starting and writing a
+        // profile is not counted in the scenario's CPU figures (sampling itself is).
+        const capture = cpuProfiler?.includes(name)
+          ? await cpuProfiler.start(name, names())
+          : undefined;
+        const measureWindow = async () => {
+          const before = cpuSnapshot();
+          const loadAt = loadAverage();
+          const started = performance.now();
+          const outcome = await run();
+          const wallSeconds = round((performance.now() - started) / 1_000);
+          return { before, after: cpuSnapshot(), loadAt, wallSeconds, outcome };
+        };
+        const { before, after, loadAt, wallSeconds, outcome } = await measureWindow().finally(() =>
+          capture?.stop(),
+        );
+        const { result, operations, loadGeneratorSeconds } = outcome;
         const scenario: ScenarioResult = {
           name,
           unit: 'requests/s',
@@ -382,7 +433,7 @@ async function main(): Promise<void> {
           operations,
           cpuSecondsPer1k: cpuPer1k(before, after, operations, names(), loadGeneratorSeconds),
           loadAverage1m: loadAt[0] ?? NaN,
-          wallSeconds: round((performance.now() - started) / 1_000),
+          wallSeconds,
           detail: result,
           ...extra,
         };
@@ -551,6 +602,17 @@ async function main(): Promise<void> {
     if (Object.keys(failures).length > 0) process.exitCode = 1;
   } finally {
     await stopAll();
+  }
+  if (cpuProfiler) {
+    cpuProfiler.close();
+    try {
+      say(
+        `CPU profile summary: ${summariseCpuProfiles(cpuProfiler.dir, { order: cpuProfiler.profiled })}`,
+      );
+    } catch (error) {
+      say(`CPU profile summary failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
   }
 }
 

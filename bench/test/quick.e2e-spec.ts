@@ -28,21 +28,61 @@ let results: BenchResults;
 let exitCode: number | null;
 let output = '';
 
+// Below the hook's timeout, so a hung run is stopped here with its log instead of by jest (which
+// would leave the cluster running and jest waiting on its pipes).
+const RUN_DEADLINE_MS = 480_000;
+const STOP_GRACE_MS = 30_000;
+
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'strata-bench-quick-'));
-  // Under Nx the test target already depends on every service's build; run directly, the
+  // Under Nx the e2e target already depends on every service's build; run directly, the
   // launcher builds (cache hits when nothing changed).
   const args = ['--conditions=@strata/source', '--import', 'tsx', 'src/main.ts', '--quick'];
   args.push('--out', outDir);
+  // Its own process group: on a deadline the whole tree (cluster, load generators, service
+  // benches) is signalled, not only the bench's main process.
   const child = spawn(process.execPath, args, {
     cwd: BENCH_DIR,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  exitCode = await new Promise<number | null>((resolvePromise) =>
-    child.once('exit', resolvePromise),
-  );
+  // Progress goes to CI's log as it happens: a slow or hung step is visible there.
+  const record = (chunk: Buffer): void => {
+    output += chunk.toString();
+    process.stderr.write(chunk);
+  };
+  child.stdout.on('data', record);
+  child.stderr.on('data', record);
+  const exited = new Promise<number | null>((resolvePromise) => child.once('exit', resolvePromise));
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolvePromise) => {
+    timer = setTimeout(() => resolvePromise('deadline'), RUN_DEADLINE_MS);
+  });
+  const first = await Promise.race([exited, deadline]);
+  clearTimeout(timer);
+  if (first === 'deadline') {
+    signalGroup('SIGTERM');
+    const stopped = await Promise.race([
+      exited.then(() => true),
+      new Promise<false>((resolvePromise) =>
+        setTimeout(() => resolvePromise(false), STOP_GRACE_MS),
+      ),
+    ]);
+    if (!stopped) signalGroup('SIGKILL');
+    throw new Error(
+      `npm run bench -- --quick did not finish within ${RUN_DEADLINE_MS / 1_000} s (stopped); log tail:\n${output.slice(-6_000)}`,
+    );
+  }
+  exitCode = first;
+  // Anything the bench left behind in its group (it should leave nothing) goes too.
+  signalGroup('SIGKILL');
   const summary = output
     .split('\n')
     .reverse()

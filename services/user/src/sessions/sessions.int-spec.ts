@@ -110,7 +110,9 @@ describe('sessions, email verification and password reset (real gRPC server)', (
       });
 
       // Both paths run one argon2 verification. Measured interleaved, so that load from other
-      // suites running in parallel hits both series alike; medians of nine tries each.
+      // suites running in parallel hits both series alike, and compared by their fastest try:
+      // load only ever adds time, so the minimum of each series is its cost when undisturbed
+      // (medians failed on a starved CI machine, where most tries of a series waited for CPU).
       const wrongMs: number[] = [];
       const unknownMs: number[] = [];
       const time = async (into: number[], attempt: () => Promise<unknown>) => {
@@ -118,7 +120,7 @@ describe('sessions, email verification and password reset (real gRPC server)', (
         await attempt().catch(() => undefined);
         into.push(Number(process.hrtime.bigint() - started) / 1e6);
       };
-      for (let index = 0; index < 9; index += 1) {
+      for (let index = 0; index < 11; index += 1) {
         await time(wrongMs, () =>
           service.client.authenticate({ email, password: 'not the password' }),
         );
@@ -129,10 +131,10 @@ describe('sessions, email verification and password reset (real gRPC server)', (
           }),
         );
       }
-      const median = (values: number[]) =>
-        values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-      expect(median(unknownMs)).toBeGreaterThan(median(wrongMs) * 0.5);
-      expect(median(unknownMs)).toBeLessThan(median(wrongMs) * 2);
+      const fastestUnknown = Math.min(...unknownMs);
+      const fastestWrong = Math.min(...wrongMs);
+      expect(fastestUnknown).toBeGreaterThan(fastestWrong * 0.5);
+      expect(fastestUnknown).toBeLessThan(fastestWrong * 2);
     });
 
     it('upgrades a hash made with older argon2 parameters at the next login', async () => {
