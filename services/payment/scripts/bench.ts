@@ -5,7 +5,8 @@
 //   BENCH_SECONDS=20 BENCH_RATE=500 npm run bench -w @strata/payment-service
 //
 // Phase 1 (throughput): BENCH_CONCURRENCY callers in closed loop for BENCH_SECONDS → creates/s.
-// Phase 2 (latency): an open-loop schedule of BENCH_RATE creates/s for BENCH_SECONDS → p50/p99.
+// Phase 2 (latency): once the settlement backlog of phase 1 has drained, an open-loop schedule of
+// BENCH_RATE creates/s for BENCH_SECONDS → p50/p99 (the worker settles that stream meanwhile).
 // Processes, as in production: the gRPC server and the worker (settlement + outbox relay) each run
 // in their own Node process (scripts/bench-process.ts); this process is only the load generator
 // (and the fake user service, whose answers the payee cache keeps off the hot path). PostgreSQL,
@@ -21,6 +22,7 @@
 //                           (load-generator.cpuprofile); open them in Chrome DevTools
 //   BENCH_LOG_DIR           when set, the server's and the worker's output go to <role>.log there
 //   BENCH_RATE=0            skips phase 2 (e.g. to profile phase 1 alone)
+//   BENCH_LATENCY_TRACE     a file: phase 2 writes each create's send time and latency there (TSV)
 import { randomUUID } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,6 +50,12 @@ const POOL = process.env.BENCH_POOL ?? '20';
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
+/** When set, phase 2 writes each create's send time and latency there (TSV): when the tail happens. */
+const LATENCY_TRACE = process.env.BENCH_LATENCY_TRACE;
+/** Unmeasured start of phase 2 (see there). */
+const LEAD_IN_MS = 1_000;
+/** How long phase 2 waits for phase 1's settlement backlog to drain. */
+const DRAIN_LIMIT_MS = 180_000;
 
 const load = () => loadavg().map((value) => Number(value.toFixed(2)));
 
@@ -330,18 +338,46 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     await stopProfile();
     const settledDuringThroughput = (await countSettled()) - settledBefore;
 
+    // Phase 1 leaves the worker a backlog (creates outrun settlement in a closed loop). Measured
+    // on top of it, phase 2's tail would be the backlog's drain competing for the CPU, not the
+    // latency at 500/s: so the backlog settles first, and its drain rate is reported as the
+    // worker's settlement throughput.
+    const countUnsettled = async (): Promise<number> => {
+      const { rows } = await sql.query<{ count: string }>(
+        "SELECT count(*)::text AS count FROM payments WHERE status IN ('pending', 'processing')",
+      );
+      return Number(rows[0]?.count ?? 0);
+    };
+    const backlog = await countUnsettled();
+    const drainStarted = performance.now();
+    let unsettled = backlog;
+    while (WITH_WORKER && unsettled > 0 && performance.now() - drainStarted < DRAIN_LIMIT_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      unsettled = await countUnsettled();
+    }
+    const drainSeconds = (performance.now() - drainStarted) / 1000;
+
     const latencies: number[] = [];
+    const trace: string[] | undefined = LATENCY_TRACE ? [] : undefined;
     let latencyErrors = 0;
     const pending: Array<Promise<void>> = [];
     const start = performance.now();
-    const total = RATE > 0 ? RATE * SECONDS : 0;
+    // The first LEAD_IN_MS of the schedule run but are not measured: the server and the worker
+    // go from the drain (no creates) to the rate, as a steady service would not.
+    const total = RATE > 0 ? Math.round((RATE * (SECONDS * 1000 + LEAD_IN_MS)) / 1000) : 0;
     for (let index = 0; index < total; index += 1) {
       const due = start + (index * 1000) / RATE;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      const sentAtMs = performance.now() - start - LEAD_IN_MS;
+      const measured = sentAtMs >= 0;
       pending.push(
         createOne().then(
-          (ms) => void latencies.push(ms),
+          (ms) => {
+            if (!measured) return;
+            latencies.push(ms);
+            trace?.push(`${sentAtMs.toFixed(1)}\t${ms.toFixed(1)}`);
+          },
           (error: unknown) => {
             latencyErrors += 1;
             firstErrors.add(errorText(error));
@@ -350,6 +386,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       );
     }
     await Promise.all(pending);
+    if (trace && LATENCY_TRACE)
+      writeFileSync(LATENCY_TRACE, `sent_ms\tlatency_ms\n${trace.join('\n')}\n`);
     const loadAfterLatency = load();
     latencies.sort((a, b) => a - b);
     // Did the worker keep up? (Settlement is asynchronous: creates/s does not wait for it.)
@@ -384,6 +422,14 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         // The work each create costs, wherever it runs (settlement included only as far as the
         // worker kept up): comparable across runs even when neighbours take CPU.
         cpuMsPerCreate: cpuMsPer(cpuThroughput, completed),
+      },
+      // The settlement backlog phase 1 left, drained before phase 2 (worker alone, no creates).
+      drain: {
+        backlog,
+        leftUnsettled: unsettled,
+        seconds: Number(drainSeconds.toFixed(1)),
+        settlementsPerSecond:
+          drainSeconds > 0 ? Math.round((backlog - unsettled) / drainSeconds) : null,
       },
       latency: {
         ratePerSecond: RATE,
