@@ -112,7 +112,10 @@ export function buildApp(
       });
   const authors =
     options.authors ??
-    new GrpcAuthorDirectory(userClient!, logger, config.USER_SERVICE_DEADLINE_MS);
+    new GrpcAuthorDirectory(userClient!, logger, config.USER_SERVICE_DEADLINE_MS, {
+      ttlMs: config.AUTHOR_NAME_CACHE_TTL_MS,
+      maxEntries: config.AUTHOR_NAME_CACHE_MAX_ENTRIES,
+    });
   const events = new RedisRealtimePublisher(eventsRedis, logger);
   const articlesRepository = new ArticlesRepository(database.prisma);
 

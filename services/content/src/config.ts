@@ -23,6 +23,9 @@ export const contentServiceConfigSchema = z.object({
   /** e.g. dns:///user:50051 */
   USER_SERVICE_URL: env.string(),
   USER_SERVICE_DEADLINE_MS: env.int(50, 30_000).default(1_000),
+  /** How long an author's display name from the user service is reused in-process; 0: never. */
+  AUTHOR_NAME_CACHE_TTL_MS: env.int(0, 600_000).default(10_000),
+  AUTHOR_NAME_CACHE_MAX_ENTRIES: env.int(1, 1_000_000).default(50_000),
   MEDIA_STORAGE_DIR: env.string(),
   MEDIA_MAX_BYTES: env.int(1024, 100 * 1024 * 1024).default(DEFAULT_MEDIA_MAX_BYTES),
   /** Decompression-bomb guard: images with more pixels fail processing (sharp `limitInputPixels`). */

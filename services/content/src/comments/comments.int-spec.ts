@@ -162,7 +162,7 @@ describe('comments', () => {
     ).toHaveLength(1);
   });
 
-  it('lists oldest first with stable cursor pages and resolves names in one call per page', async () => {
+  it('lists oldest first with stable cursor pages and resolves names in at most one call per page', async () => {
     const author = newUser(environment, 'Lister');
     const article = await publishedArticle(author);
     const commenters = Array.from({ length: 5 }, (_, index) =>
@@ -187,7 +187,9 @@ describe('comments', () => {
         pageSize: 5,
         pageToken,
       });
-      expect(environment.users.calls.length - callsBefore).toBe(1);
+      // One BatchGetUsers for the names not kept in process yet (AUTHOR_NAME_CACHE_TTL_MS), none
+      // when every commenter's name was resolved a moment ago.
+      expect(environment.users.calls.length - callsBefore).toBeLessThanOrEqual(1);
       expect(
         page.comments.every((comment) => comment.author?.displayName.startsWith('Commenter')),
       ).toBe(true);
