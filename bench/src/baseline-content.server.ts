@@ -2,7 +2,8 @@
 // shape" means here: a gRPC server built with the same kit (@strata/grpc: health, deadline rule,
 // request context, logging and metrics interceptors, same logger level), serving the same
 // ContentService.GetArticle contract over the same database, with the same SQL statement (article
-// + tags in one query), the same author-name lookup (one BatchGetUsers to the user service) and a
+// + tags in one query), the same author-name lookup (BatchGetUsers to the user service, answers
+// kept in process for 10 s, as the content service's AUTHOR_NAME_CACHE_TTL_MS default) and a
 // Markdown render of the body (markdown-it + sanitize-html, as the content service does with its
 // caches off). The only difference left is the database access: node-postgres `Pool.query`
 // instead of Prisma 7 `$queryRaw` over `@prisma/adapter-pg`.
@@ -58,6 +59,8 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener noreferrer' }) },
 };
 
+const AUTHOR_NAME_TTL_MS = 10_000;
+
 async function main(): Promise<void> {
   const options = childArguments<BaselineContentOptions>();
   const logger = createLogger({ name: 'content-raw-pg', level: 'warn' });
@@ -67,17 +70,29 @@ async function main(): Promise<void> {
     defaultDeadlineMs: 1_000,
   });
   const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false });
+  // The content service keeps author names in process for AUTHOR_NAME_CACHE_TTL_MS (10 s by
+  // default): the baseline does the same, so the comparison stays Prisma against pg.
+  const authorNames = new Map<string, { name: string; expiresAt: number }>();
+  const authorName = async (authorId: string, signal: AbortSignal): Promise<string> => {
+    const cached = authorNames.get(authorId);
+    if (cached !== undefined && cached.expiresAt > Date.now()) return cached.name;
+    try {
+      const { users: found } = await users.batchGetUsers({ userIds: [authorId] }, { signal });
+      const name = found[0]?.displayName ?? '';
+      authorNames.set(authorId, { name, expiresAt: Date.now() + AUTHOR_NAME_TTL_MS });
+      return name;
+    } catch {
+      return '';
+    }
+  };
 
   const getArticle: ContentServiceServer['getArticle'] = unary(async (request, context) => {
     const { rows } = await pool.query<ArticleRow>(ARTICLE_BY_ID, [request.idOrSlug.toLowerCase()]);
     const row = rows[0];
     if (!row || row.status !== 'published') throw notFound('article not found');
-    const [bodyHtml, names] = await Promise.all([
+    const [bodyHtml, displayName] = await Promise.all([
       Promise.resolve(sanitizeHtml(markdown.render(row.body), SANITIZE_OPTIONS)),
-      users
-        .batchGetUsers({ userIds: [row.author_id] }, { signal: context.signal })
-        .then((response) => response.users)
-        .catch(() => []),
+      authorName(row.author_id, context.signal),
     ]);
     return {
       article: {
@@ -88,7 +103,7 @@ async function main(): Promise<void> {
         bodyHtml,
         excerpt: row.excerpt,
         tags: row.tags ?? [],
-        author: { userId: row.author_id, displayName: names[0]?.displayName ?? '' },
+        author: { userId: row.author_id, displayName },
         status: contentV1.ArticleStatus.PUBLISHED,
         createTime: row.created_at,
         updateTime: row.updated_at,
