@@ -1,6 +1,11 @@
-// Child process: one autocannon run against one URL, result sent to the parent as a message.
+// Child process: one HTTP load run against one origin, result sent to the parent as a message.
 // Run apart from the bench's main process (and pinned to a CPU when the machine allows it), so the
 // load generator's own work never shares an event loop with the orchestration or the servers.
+// Closed loop (as fast as answers come): autocannon. Open loop at a rate: a paced generator of our
+// own (see pacedLoad), because autocannon's `overallRate` sends each connection's quota for the
+// second back to back at the start of every second and then idles: 100 connections at half the
+// maximum rate are a burst at full speed twice a second, and the p99 measured the burst.
+import { Agent, request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
 import { childArguments, sendToParent } from './child-process';
 
@@ -11,7 +16,11 @@ export interface HttpLoadOptions {
   readonly connections: number;
   readonly durationSeconds: number;
   readonly headers?: Record<string, string>;
-  /** Open-loop rate over all connections (requests/s); absent = as fast as answers come. */
+  /**
+   * Open-loop rate over all connections (requests/s), requests evenly spaced; absent = as fast as
+   * answers come. Latency is then measured from each request's scheduled time (no coordinated
+   * omission: a late send counts against the server, as a user's wait would).
+   */
   readonly overallRate?: number;
 }
 
@@ -25,14 +34,101 @@ export interface HttpLoadResult {
   readonly durationSeconds: number;
 }
 
+const REQUEST_TIMEOUT_MS = 10_000;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return Math.round((sorted[Math.max(0, index)] ?? NaN) * 100) / 100;
+}
+
+/** GETs at `overallRate`/s, evenly spaced, over at most `connections` keep-alive sockets. */
+async function pacedLoad(
+  options: HttpLoadOptions & { overallRate: number },
+): Promise<HttpLoadResult> {
+  const origin = new URL(options.origin);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const latencies: number[] = [];
+  const errorDetail = { connection: 0, timeouts: 0, non2xx: 0 };
+  const total = Math.max(1, Math.round(options.overallRate * options.durationSeconds));
+  const intervalMs = 1_000 / options.overallRate;
+  const pending: Array<Promise<void>> = [];
+  const get = (path: string, dueAt: number): Promise<void> =>
+    new Promise((resolvePromise) => {
+      let settled = false;
+      const settle = (outcome: 'ok' | 'non2xx' | 'timeout' | 'connection'): void => {
+        if (settled) return;
+        settled = true;
+        if (outcome === 'ok') latencies.push(performance.now() - dueAt);
+        else if (outcome === 'non2xx') errorDetail.non2xx += 1;
+        else if (outcome === 'timeout') errorDetail.timeouts += 1;
+        else errorDetail.connection += 1;
+        resolvePromise();
+      };
+      const outgoing = httpRequest(
+        {
+          agent,
+          host: origin.hostname,
+          port: origin.port,
+          path,
+          method: 'GET',
+          headers: options.headers ?? {},
+          timeout: REQUEST_TIMEOUT_MS,
+        },
+        (response) => {
+          response.resume();
+          response.once('end', () => settle((response.statusCode ?? 0) < 300 ? 'ok' : 'non2xx'));
+          response.once('aborted', () => settle('connection'));
+        },
+      );
+      outgoing.once('timeout', () => {
+        settle('timeout');
+        outgoing.destroy();
+      });
+      outgoing.once('error', () => settle('connection'));
+      // Whatever else ends the exchange (a socket closed mid-response) is a failed request.
+      outgoing.once('close', () => settle('connection'));
+      outgoing.end();
+    });
+  const started = performance.now();
+  for (let index = 0; index < total; index += 1) {
+    const dueAt = started + index * intervalMs;
+    const wait = dueAt - performance.now();
+    if (wait >= 1) await new Promise((resolvePromise) => setTimeout(resolvePromise, wait));
+    pending.push(get(options.paths[index % options.paths.length] ?? '/', dueAt));
+  }
+  await Promise.all(pending);
+  const durationSeconds = (performance.now() - started) / 1_000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const requests = latencies.length + errorDetail.non2xx;
+  return {
+    requests,
+    requestsPerSecond: Math.round(requests / durationSeconds),
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: percentile(latencies, 100),
+    },
+    errors: errorDetail.connection + errorDetail.timeouts + errorDetail.non2xx,
+    errorDetail,
+    durationSeconds: Math.round(durationSeconds * 100) / 100,
+  };
+}
+
 async function main(): Promise<void> {
   const options = childArguments<HttpLoadOptions>();
+  if (options.overallRate !== undefined) {
+    const result = await pacedLoad({ ...options, overallRate: options.overallRate });
+    sendToParent({ type: 'result', result });
+    return;
+  }
   let next = 0;
   const result = await autocannon({
     url: options.origin,
     connections: options.connections,
     duration: options.durationSeconds,
-    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
     headers: options.headers ?? {},
     requests: [
       {
