@@ -32,6 +32,12 @@ export interface HttpLoadResult {
   readonly errors: number;
   readonly errorDetail: { connection: number; timeouts: number; non2xx: number };
   readonly durationSeconds: number;
+  /**
+   * Open loop only: how late the generator sent requests against their schedule. The latency
+   * above counts from the schedule, so a late generator (sharing a CPU with the servers) shows up
+   * there too; this says how much of the tail is the generator's own.
+   */
+  readonly sendLagMs?: { p50: number; p99: number; max: number };
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -53,6 +59,7 @@ async function pacedLoad(
   const total = Math.max(1, Math.round(options.overallRate * options.durationSeconds));
   const intervalMs = 1_000 / options.overallRate;
   const pending: Array<Promise<void>> = [];
+  const sendLags: number[] = [];
   const get = (path: string, dueAt: number): Promise<void> =>
     new Promise((resolvePromise) => {
       let settled = false;
@@ -95,12 +102,14 @@ async function pacedLoad(
     const dueAt = started + index * intervalMs;
     const wait = dueAt - performance.now();
     if (wait >= 1) await new Promise((resolvePromise) => setTimeout(resolvePromise, wait));
+    sendLags.push(Math.max(0, performance.now() - dueAt));
     pending.push(get(options.paths[index % options.paths.length] ?? '/', dueAt));
   }
   await Promise.all(pending);
   const durationSeconds = (performance.now() - started) / 1_000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
+  sendLags.sort((a, b) => a - b);
   const requests = latencies.length + errorDetail.non2xx;
   return {
     requests,
@@ -114,6 +123,11 @@ async function pacedLoad(
     errors: errorDetail.connection + errorDetail.timeouts + errorDetail.non2xx,
     errorDetail,
     durationSeconds: Math.round(durationSeconds * 100) / 100,
+    sendLagMs: {
+      p50: percentile(sendLags, 50),
+      p99: percentile(sendLags, 99),
+      max: percentile(sendLags, 100),
+    },
   };
 }
 
