@@ -1,6 +1,6 @@
 // Results: the JSON file of a run, and docs/benchmarks.md + docs/benchmarks.svg generated from it.
 // The chart is plain SVG text (no native dependency): throughput and p99 per scenario.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { format as prettierFormat, resolveConfig } from 'prettier';
 
@@ -129,8 +129,11 @@ export function evaluateTargets(results: BenchResults): TargetCheck[] {
   ];
 }
 
-const format = (value: number | undefined): string =>
-  value === undefined || Number.isNaN(value) ? '–' : value.toLocaleString('en-US');
+// null: a NaN that went through a results file (JSON has no NaN), when docs are redone from one.
+const format = (value: number | null | undefined): string =>
+  value === undefined || value === null || Number.isNaN(value)
+    ? '–'
+    : value.toLocaleString('en-US');
 
 const BASELINE_OF: Record<string, string> = {
   'hot read': 'hot read baseline',
@@ -190,7 +193,7 @@ export function renderChart(results: BenchResults): string {
   return `${parts.join('\n')}\n`;
 }
 
-function markdown(results: BenchResults, resultsFile: string): string {
+function markdown(results: BenchResults, resultsFile: string, findings?: string): string {
   const lines: string[] = [];
   const ratioOf = (name: string): string => {
     const baseline = results.scenarios.find((scenario) => scenario.name === BASELINE_OF[name]);
@@ -275,11 +278,26 @@ function markdown(results: BenchResults, resultsFile: string): string {
       );
     }
   }
-  lines.push(
-    '',
-    'Analysis of this run and what limits each missed target: see "Findings" in [bench/README.md](../bench/README.md).',
-    '',
-  );
+  if (findings === undefined) {
+    lines.push(
+      '',
+      'What limits each missed target: see "Findings" in [bench/README.md](../bench/README.md).',
+      '',
+    );
+  } else {
+    // bench/FINDINGS.md, one heading level down so it sits under this page's title.
+    lines.push(
+      '',
+      '## Findings (hand-written: [bench/FINDINGS.md](../bench/FINDINGS.md))',
+      '',
+      findings
+        .replace(/^# .*\n+/, '')
+        .replace(/^(#{2,5}) /gm, '#$1 ')
+        .replace(/\]\((?!https?:|#|\.\.\/)([^)]+)\)/g, '](../bench/$1)')
+        .trim(),
+      '',
+    );
+  }
   return lines.join('\n');
 }
 
@@ -305,7 +323,12 @@ export async function writeReport(
     const docs = join(options.root, 'docs');
     const page = join(docs, 'benchmarks.md');
     writeFileSync(join(docs, 'benchmarks.svg'), renderChart(results));
-    writeFileSync(page, await formatted(page, markdown(results, relative(options.root, file))));
+    const findingsFile = join(options.root, 'bench', 'FINDINGS.md');
+    const findings = existsSync(findingsFile) ? readFileSync(findingsFile, 'utf8') : undefined;
+    writeFileSync(
+      page,
+      await formatted(page, markdown(results, relative(options.root, file), findings)),
+    );
   }
   return file;
 }
