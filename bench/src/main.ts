@@ -8,7 +8,9 @@
 // dir in --quick), --docs / --no-docs (default: docs in a full run only), --skip-build,
 // --cpu-prof <dir> [--cpu-prof-scenarios "warm read,cold read"] [--cpu-prof-interval <µs>]: V8 CPU
 // profiles of every Node process of the cluster and of the bench's servers per chosen scenario,
-// summarised in <dir>/summary.md (results JSON to <dir> too, no docs, unless told otherwise).
+// summarised in <dir>/summary.md (results JSON to <dir> too, no docs, unless told otherwise),
+// --scenarios "warm read,warm read at half rate": run only those (a partial run writes no docs
+// unless --docs says so; the half-rate run needs the warm read's throughput).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -195,13 +197,30 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const profile = quick ? QUICK : FULL;
   const cpuProfiler = cpuProfilerFromArguments();
-  // Sampling costs CPU in every profiled process: a profiled run's figures must not become the
-  // documented ones, nor overwrite a reference run's JSON in bench/results.
+  const only = argument('--scenarios')
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const known: readonly string[] = [
+    ...PROFILABLE_SCENARIOS,
+    'payment create',
+    'no-op jobs',
+    'email jobs',
+  ];
+  const unknown = only?.filter((name) => !known.includes(name)) ?? [];
+  if (unknown.length > 0) {
+    throw new Error(`--scenarios: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  }
+  const selected = (name: string): boolean => only === undefined || only.includes(name);
+  // Sampling costs CPU in every profiled process, and a partial run lacks rows: neither may become
+  // the documented figures, nor overwrite a reference run's JSON in bench/results.
+  const partial = cpuProfiler !== undefined || only !== undefined;
   const writeDocs =
-    process.argv.includes('--docs') ||
-    (!quick && cpuProfiler === undefined && !process.argv.includes('--no-docs'));
+    process.argv.includes('--docs') || (!quick && !partial && !process.argv.includes('--no-docs'));
   const outDir = resolve(
-    argument('--out') ?? cpuProfiler?.dir ?? (quick ? tmpdir() : join(ROOT, 'bench/results')),
+    argument('--out') ??
+      cpuProfiler?.dir ??
+      (quick || only !== undefined ? tmpdir() : join(ROOT, 'bench/results')),
   );
   const url = argument('--url');
   const adminUrl =
@@ -273,9 +292,10 @@ async function main(): Promise<void> {
   // In quick mode the payment bench (its own database, Redis keys under a random prefix in the
   // test Redis, processes of its own; none of the cluster) runs while the cluster starts: it is
   // the longest scenario and needs nothing from the cluster.
-  const paymentEarly = quick
-    ? paymentScenario(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379')
-    : undefined;
+  const paymentEarly =
+    quick && selected('payment create')
+      ? paymentScenario(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379')
+      : undefined;
   try {
     say(url ? `using the cluster at ${url}` : 'starting the one-machine cluster (start.mjs)');
     const clusterStarted = performance.now();
@@ -344,7 +364,11 @@ async function main(): Promise<void> {
     // read scenarios to keep the whole run short; a full run keeps them apart so no figure is
     // measured with another scenario's load on the machine.
     const background: Array<Promise<void>> =
-      paymentEarly === undefined ? [] : [paymentEarly, jobsScenarios()];
+      quick && (selected('no-op jobs') || selected('email jobs'))
+        ? [...(paymentEarly ? [paymentEarly] : []), jobsScenarios()]
+        : paymentEarly
+          ? [paymentEarly]
+          : [];
 
     say(`cluster ready at ${active.publicUrl} (${clusterSeconds} s); seeding`);
     const seeded = await seedDatabases(
@@ -404,6 +428,7 @@ async function main(): Promise<void> {
       /** false for warm-ups: run and check for failures, but keep out of the results. */
       keep = true,
     ): Promise<ScenarioResult | undefined> => {
+      if (keep && !selected(name)) return undefined;
       say(`scenario ${name}`);
       try {
         // Profilers start before the CPU snapshot and stop after it, so starting and writing a
@@ -573,8 +598,8 @@ async function main(): Promise<void> {
     }
 
     if (!quick) {
-      await paymentScenario(active.redisUrl);
-      await jobsScenarios();
+      if (selected('payment create')) await paymentScenario(active.redisUrl);
+      if (selected('no-op jobs') || selected('email jobs')) await jobsScenarios();
     }
     await Promise.all(background);
 
