@@ -248,7 +248,7 @@ describe('docker/Dockerfile', () => {
       expect(problems).toEqual([]);
     }
     expect(
-      validateDockerfile(dockerfile.replace('FROM build AS tools', 'FORM build AS tools')).map(
+      validateDockerfile(dockerfile.replace('FROM build AS prune', 'FORM build AS prune')).map(
         messageOf,
       ),
     ).toContain('Unknown instruction: FORM');
@@ -264,7 +264,6 @@ describe('docker/Dockerfile', () => {
     expect(stages.map((stage) => stage.split(' AS ')[1])).toEqual([
       'manifests',
       'build',
-      'tools',
       'prune',
       'runtime',
     ]);

@@ -293,6 +293,8 @@ describe('Kubernetes manifests', () => {
       for (const service of ['user', 'payment', 'content']) {
         const container = podSpecOf(one(jobs, `migrate-${service}`)).containers[0];
         expect(container.command).toContain('migrate');
+        // The one image compose builds and runs its migrations from (no second, 2 GB image).
+        expect(container.image).toMatch(/^strata\/app(:|$)/);
         expect(container.envFrom).toEqual([{ secretRef: { name: `${service}-secrets` } }]);
       }
       const paths = ofKind<IIngress>(manifests, 'Ingress').flatMap(
