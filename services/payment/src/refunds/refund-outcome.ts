@@ -23,10 +23,27 @@ export async function applyRefundSucceeded(
   tx: PaymentTransaction,
   refundId: string,
   providerRefundId: string,
+  /**
+   * What the provider says it refunded (webhooks): when it differs from the refund asked for,
+   * nothing is posted and `onMismatch` is told; the refund stays open for the worker's own answer
+   * (or an operator).
+   */
+  reported?: {
+    readonly amountMinor: bigint;
+    readonly currency: string;
+    readonly onMismatch: (expected: { amountMinor: bigint; currency: string }) => void;
+  },
 ): Promise<Effect[]> {
   const locked = await lockOpenRefund(tx, refundId);
   if (!locked) return [];
   const { payment, refund } = locked;
+  if (
+    reported &&
+    (reported.amountMinor !== refund.amountMinor || reported.currency !== payment.currency)
+  ) {
+    reported.onMismatch({ amountMinor: refund.amountMinor, currency: payment.currency });
+    return [];
+  }
   const feeShare = refundedFeeShare(
     payment.amountMinor,
     payment.feeMinor,

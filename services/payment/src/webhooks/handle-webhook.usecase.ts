@@ -34,7 +34,15 @@ export interface WebhookDependencies {
 interface ProviderEvent {
   id: string;
   type: string;
-  object: { id: string; reference: string | null; failure_code: string | null; amount: number };
+  object: {
+    id: string;
+    reference: string | null;
+    failure_code: string | null;
+    /** Minor units, as the provider reports them; null when absent or not a safe integer. */
+    amount: number | null;
+    /** Upper-cased ISO code; null when absent. */
+    currency: string | null;
+  };
 }
 
 const signatureInvalid = () =>
@@ -80,22 +88,60 @@ function parseEvent(payload: Buffer): ProviderEvent {
       id: object.id,
       reference: typeof object.reference === 'string' ? object.reference : null,
       failure_code: typeof object.failure_code === 'string' ? object.failure_code : null,
-      amount: typeof object.amount === 'number' ? object.amount : 0,
+      amount:
+        typeof object.amount === 'number' && Number.isSafeInteger(object.amount)
+          ? object.amount
+          : null,
+      currency: typeof object.currency === 'string' ? object.currency.toUpperCase() : null,
     },
   };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * A provider event that moves money must say the amount and currency we expect, or it is not
+ * applied: settling or refunding on a figure that differs from ours would post a ledger
+ * transaction that disagrees with the provider's books (Stripe's own advice: check the amount
+ * before fulfilling). The event is still recorded, so the provider stops redelivering it, and the
+ * mismatch is logged as an error for an operator; the settlement and refund workers still apply
+ * the provider's API answer to their own request.
+ */
+function mismatchLogger(logger: Logger, event: ProviderEvent) {
+  return (expected: { amountMinor: bigint; currency: string }): void => {
+    logger.error(
+      {
+        eventId: event.id,
+        type: event.type,
+        reference: event.object.reference,
+        reported: { amountMinor: event.object.amount, currency: event.object.currency },
+        expected: { amountMinor: expected.amountMinor.toString(), currency: expected.currency },
+      },
+      'provider event amount or currency differs from ours; not applied',
+    );
+  };
+}
+
 /** charge.succeeded: the same one-statement transition as the settlement worker, in `run`'s transaction. */
 async function applyChargeSucceededEvent(
   run: SqlRunner,
+  event: ProviderEvent,
   paymentId: string,
-  chargeId: string,
   feeBps: number,
+  logger: Logger,
 ): Promise<Effect[]> {
   const payment = await readPaymentToSettle(run, paymentId);
   if (!payment) return [];
+  if (
+    event.object.amount === null ||
+    BigInt(event.object.amount) !== payment.amountMinor ||
+    event.object.currency !== payment.currency
+  ) {
+    const reportMismatch = mismatchLogger(logger, event);
+    reportMismatch({ amountMinor: payment.amountMinor, currency: payment.currency });
+    return [];
+  }
+  const chargeId = event.object.id;
   const accounts = await new LedgerAccountDirectory(run).settlementAccounts(
     payment.payeeId,
     payment.currency,
@@ -146,9 +192,10 @@ export async function handleProviderWebhook(
           duplicate: false,
           effects: await applyChargeSucceededEvent(
             transactionRunner(tx),
+            event,
             reference,
-            event.object.id,
             dependencies.feeBps,
+            dependencies.logger,
           ),
         };
       case 'charge.failed':
@@ -163,7 +210,12 @@ export async function handleProviderWebhook(
       case 'refund.succeeded':
         return {
           duplicate: false,
-          effects: await applyRefundSucceeded(tx, reference, event.object.id),
+          effects: await applyRefundSucceeded(tx, reference, event.object.id, {
+            // -1 never equals a refund's amount: a missing amount is a mismatch, not a pass.
+            amountMinor: BigInt(event.object.amount ?? -1),
+            currency: event.object.currency ?? '',
+            onMismatch: mismatchLogger(dependencies.logger, event),
+          }),
         };
       default:
         return {
