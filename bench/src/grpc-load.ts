@@ -5,17 +5,13 @@ import { ContentServiceClient } from '@strata/contracts';
 import { createGrpcClient } from '@strata/grpc';
 import { childArguments, sendToParent } from './child-process';
 import { type HttpLoadResult } from './http-load';
+import { latencySummary, round2 } from './latency-summary';
 
 interface GrpcLoadOptions {
   readonly target: string;
   readonly ids: readonly string[];
   readonly concurrency: number;
   readonly durationSeconds: number;
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(): Promise<void> {
@@ -50,21 +46,12 @@ async function main(): Promise<void> {
   const result: HttpLoadResult = {
     requests: latencies.length + errors,
     requestsPerSecond: Math.round(latencies.length / seconds),
-    latencyMs: {
-      p50: round(percentile(latencies, 50)),
-      p90: round(percentile(latencies, 90)),
-      p99: round(percentile(latencies, 99)),
-      max: round(latencies.at(-1) ?? NaN),
-    },
+    latencyMs: latencySummary(latencies),
     errors,
     errorDetail: { connection: errors, timeouts: 0, non2xx: 0 },
-    durationSeconds: round(seconds),
+    durationSeconds: round2(seconds),
   };
   sendToParent({ type: 'result', result });
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 main().catch((error: unknown) => {

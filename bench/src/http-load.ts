@@ -8,6 +8,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
 import { childArguments, sendToParent } from './child-process';
+import { latencySummary, round2 } from './latency-summary';
 
 export interface HttpLoadOptions {
   readonly origin: string;
@@ -41,12 +42,6 @@ export interface HttpLoadResult {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return Math.round((sorted[Math.max(0, index)] ?? NaN) * 100) / 100;
-}
 
 /** GETs at `overallRate`/s, evenly spaced, over at most `connections` keep-alive sockets. */
 async function pacedLoad(
@@ -111,23 +106,15 @@ async function pacedLoad(
   latencies.sort((a, b) => a - b);
   sendLags.sort((a, b) => a - b);
   const requests = latencies.length + errorDetail.non2xx;
+  const sendLag = latencySummary(sendLags);
   return {
     requests,
     requestsPerSecond: Math.round(requests / durationSeconds),
-    latencyMs: {
-      p50: percentile(latencies, 50),
-      p90: percentile(latencies, 90),
-      p99: percentile(latencies, 99),
-      max: percentile(latencies, 100),
-    },
+    latencyMs: latencySummary(latencies),
     errors: errorDetail.connection + errorDetail.timeouts + errorDetail.non2xx,
     errorDetail,
-    durationSeconds: Math.round(durationSeconds * 100) / 100,
-    sendLagMs: {
-      p50: percentile(sendLags, 50),
-      p99: percentile(sendLags, 99),
-      max: percentile(sendLags, 100),
-    },
+    durationSeconds: round2(durationSeconds),
+    sendLagMs: { p50: sendLag.p50, p99: sendLag.p99, max: sendLag.max },
   };
 }
 

@@ -83,6 +83,14 @@ function argument(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
+/** A comma-separated option (`--scenarios "warm read,cold read"`) as its trimmed, non-empty names. */
+function listArgument(name: string): string[] | undefined {
+  return argument(name)
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 const say = (message: string): void => void process.stderr.write(`[bench] ${message}\n`);
 const loadAverage = (): number[] => loadavg().map((value) => round(value, 2));
 
@@ -170,7 +178,7 @@ function cpuProfilerFromArguments(): CpuProfiler | undefined {
   if (!process.argv.includes('--cpu-prof')) return undefined;
   const dir = argument('--cpu-prof');
   if (dir === undefined || dir.startsWith('--')) throw new Error('--cpu-prof needs a directory');
-  const scenarios = argument('--cpu-prof-scenarios');
+  const scenarios = listArgument('--cpu-prof-scenarios');
   const interval = Number(argument('--cpu-prof-interval') ?? 200);
   if (!Number.isInteger(interval) || interval < 50) {
     throw new Error('--cpu-prof-interval: a sampling interval in µs, at least 50');
@@ -181,13 +189,7 @@ function cpuProfilerFromArguments(): CpuProfiler | undefined {
       (process.env.npm_lifecycle_event === 'bench' && process.env.INIT_CWD) || process.cwd(),
       dir,
     ),
-    scenarios:
-      scenarios === undefined
-        ? PROFILABLE_SCENARIOS
-        : scenarios
-            .split(',')
-            .map((name) => name.trim())
-            .filter(Boolean),
+    scenarios: scenarios ?? PROFILABLE_SCENARIOS,
     intervalMicroseconds: interval,
     say,
   });
@@ -197,10 +199,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const profile = quick ? QUICK : FULL;
   const cpuProfiler = cpuProfilerFromArguments();
-  const only = argument('--scenarios')
-    ?.split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
+  const only = listArgument('--scenarios');
   const known: readonly string[] = [
     ...PROFILABLE_SCENARIOS,
     'payment create',
@@ -212,6 +211,8 @@ async function main(): Promise<void> {
     throw new Error(`--scenarios: unknown ${unknown.join(', ')}; known: ${known.join(', ')}`);
   }
   const selected = (name: string): boolean => only === undefined || only.includes(name);
+  // One run of the jobs bench gives both job scenarios.
+  const jobsSelected = selected('no-op jobs') || selected('email jobs');
   // Sampling costs CPU in every profiled process, and a partial run lacks rows: neither may become
   // the documented figures, nor overwrite a reference run's JSON in bench/results.
   const partial = cpuProfiler !== undefined || only !== undefined;
@@ -363,12 +364,9 @@ async function main(): Promise<void> {
     // and use neither the gateways nor the content service: in quick mode they run beside the
     // read scenarios to keep the whole run short; a full run keeps them apart so no figure is
     // measured with another scenario's load on the machine.
-    const background: Array<Promise<void>> =
-      quick && (selected('no-op jobs') || selected('email jobs'))
-        ? [...(paymentEarly ? [paymentEarly] : []), jobsScenarios()]
-        : paymentEarly
-          ? [paymentEarly]
-          : [];
+    const background: Array<Promise<void>> = [];
+    if (paymentEarly) background.push(paymentEarly);
+    if (quick && jobsSelected) background.push(jobsScenarios());
 
     say(`cluster ready at ${active.publicUrl} (${clusterSeconds} s); seeding`);
     const seeded = await seedDatabases(
@@ -460,6 +458,13 @@ async function main(): Promise<void> {
           loadAverage1m: loadAt[0] ?? NaN,
           wallSeconds,
           detail: result,
+          // An open-loop run counts latency from each request's schedule: say how late the
+          // generator itself was, so its own lag is not read as the servers'.
+          ...('sendLagMs' in result && result.sendLagMs
+            ? {
+                latencyNote: `open loop, evenly paced; generator send lag p50/p99 ${result.sendLagMs.p50}/${result.sendLagMs.p99} ms`,
+              }
+            : {}),
           ...extra,
         };
         if (!keep) return scenario;
@@ -534,26 +539,16 @@ async function main(): Promise<void> {
       closedLoop(baseline.origin, warmPaths, profile.seconds, auth),
     );
     if (warm) {
-      let sendLag: HttpLoadResult['sendLagMs'];
-      const half = await measured('warm read at half rate', async () => {
-        const run = await http({
+      await measured('warm read at half rate', () =>
+        http({
           origin: active.publicUrl,
           paths: warmPaths,
           connections: profile.connections,
           durationSeconds: profile.seconds,
           headers: auth,
           overallRate: Math.max(1, Math.floor(warm.throughput / 2)),
-        });
-        sendLag = run.result.sendLagMs;
-        return run;
-      });
-      // The latency counts from each request's schedule: say how late the generator itself was.
-      if (half && sendLag) {
-        scenarios[scenarios.indexOf(half)] = {
-          ...half,
-          latencyNote: `open loop, evenly paced; generator send lag p50/p99 ${sendLag.p50}/${sendLag.p99} ms`,
-        };
-      }
+        }),
+      );
     }
     await warmUp('cold read warm-up', () => grpc(cold.target, profile.warmupSeconds));
     await warmUp('cold read baseline warm-up', () => grpc(rawPg.target, profile.warmupSeconds));
@@ -599,7 +594,7 @@ async function main(): Promise<void> {
 
     if (!quick) {
       if (selected('payment create')) await paymentScenario(active.redisUrl);
-      if (selected('no-op jobs') || selected('email jobs')) await jobsScenarios();
+      if (jobsSelected) await jobsScenarios();
     }
     await Promise.all(background);
 

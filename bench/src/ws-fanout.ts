@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { eventsV1, realtimeEventChannel, serializeRealtimeEvent } from '@strata/contracts';
 import { childArguments, sendToParent } from './child-process';
-import { percentile } from './grpc-load';
+import { latencySummary, round2 } from './latency-summary';
 
 interface FanoutOptions {
   readonly gatewayOrigins: readonly string[];
@@ -160,21 +160,15 @@ async function main(): Promise<void> {
   for (const socket of sockets) socket.close();
   await redis.quit();
   latencies.sort((a, b) => a - b);
-  const round = (value: number): number => Math.round(value * 100) / 100;
   const result: FanoutResult = {
     sockets: sockets.length,
     eventsPublished: published,
     deliveries: latencies.length,
     deliveriesPerSecond: Math.round(latencies.length / seconds),
-    latencyMs: {
-      p50: round(percentile(latencies, 50)),
-      p90: round(percentile(latencies, 90)),
-      p99: round(percentile(latencies, 99)),
-      max: round(latencies.at(-1) ?? NaN),
-    },
+    latencyMs: latencySummary(latencies),
     errors: missingDeliveries + closedDuringRun,
     errorDetail: { missingDeliveries, socketsClosed: closedDuringRun },
-    durationSeconds: round(seconds),
+    durationSeconds: round2(seconds),
   };
   sendToParent({ type: 'result', result });
   // Sockets and Redis are closed; give the close frames a moment, then leave.
