@@ -1,4 +1,10 @@
-import { entryKeys, generationKey, validateKey, validateLayout } from './cache-keys';
+import {
+  entryKeys,
+  generationKey,
+  validateKey,
+  validateLayout,
+  versionedEntryPrefixes,
+} from './cache-keys';
 
 const layout = { prefix: 'strata:user', namespace: 'profile', schemaVersion: 3 };
 
@@ -11,6 +17,13 @@ describe('cache keys', () => {
     });
     expect(entryKeys(layout, 'page:1', '17').valueKey).toBe('strata:user:profile:v3:g17:page:1');
     expect(generationKey(layout)).toBe('strata:user:profile#generation');
+  });
+
+  it('gives the prefixes that the generation and key complete into entryKeys names', () => {
+    const prefixes = versionedEntryPrefixes(layout);
+    const entry = entryKeys(layout, 'page:1', '17');
+    expect(`${prefixes.value}17:page:1`).toBe(entry.valueKey);
+    expect(`${prefixes.lease}17:page:1`).toBe(entry.leaseKey);
   });
 
   it('rejects namespaces that could collide with lease or generation keys', () => {

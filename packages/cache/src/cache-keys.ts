@@ -66,6 +66,19 @@ export function entryKeys(layout: KeyLayout, key: string, generation?: string): 
   };
 }
 
+/**
+ * The parts of a versioned entry's names before the generation: `<valuePrefix><generation>:<key>`
+ * is {@link entryKeys}' value key, likewise the lease. For the read script that resolves the
+ * generation and reads the entry in one round trip (it builds the names inside Redis).
+ */
+export function versionedEntryPrefixes(layout: KeyLayout): { value: string; lease: string } {
+  const versionSegment = `v${layout.schemaVersion}:g`;
+  return {
+    value: `${layout.prefix}:${layout.namespace}:${versionSegment}`,
+    lease: `${layout.prefix}:${layout.namespace}#lease:${versionSegment}`,
+  };
+}
+
 export function generationKey(layout: KeyLayout): string {
   return `${layout.prefix}:${layout.namespace}#generation`;
 }

@@ -28,6 +28,36 @@ return result
 `;
 
 /**
+ * READ_GENERATION_SCRIPT and READ_OR_LEASE_SCRIPT in one round trip, for namespace-versioned
+ * caches: the generation (created like READ_GENERATION_SCRIPT when missing), then one item per key
+ * as READ_OR_LEASE_SCRIPT answers. The entry names depend on the generation, so they are built
+ * here from their prefixes (see `versionedEntryPrefixes`) rather than passed as KEYS: fine on one
+ * Redis, not on Redis Cluster (like the pairs above, which would need one hash slot there too).
+ * KEYS: the generation key. ARGV: now in ms, token, lease TTL in ms, value prefix, lease prefix,
+ * then the keys.
+ */
+export const READ_VERSIONED_OR_LEASE_SCRIPT = `
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+  redis.call('SET', KEYS[1], ARGV[1])
+  generation = ARGV[1]
+end
+local result = { generation }
+for i = 6, #ARGV do
+  local suffix = generation .. ':' .. ARGV[i]
+  local value = redis.call('GET', ARGV[4] .. suffix)
+  if value then
+    result[#result + 1] = value
+  elseif redis.call('SET', ARGV[5] .. suffix, ARGV[2], 'NX', 'PX', ARGV[3]) then
+    result[#result + 1] = 1
+  else
+    result[#result + 1] = 0
+  end
+end
+return result
+`;
+
+/**
  * Fills entries only where the caller still holds the lease it took before loading. An
  * invalidation deletes the lease, so a load that read the database before a write can never put
  * its (now stale) result back after the write's invalidation. A TTL of 0 only releases the lease.

@@ -410,6 +410,36 @@ describe('Cache against a real Redis', () => {
       expect(generation).toBeLessThanOrEqual(Date.now());
     });
 
+    it('reads the generation and the entry in one round trip (a page-cache hit is one EVAL)', async () => {
+      const redis = await processClient();
+      const cache = cacheOn<string>(redis, { namespace: 'list', namespaceVersioning: true });
+      await cache.getOrLoad('page:1', () => Promise.resolve('page one'));
+      await cache.drain();
+      const commands: string[] = [];
+      const sendCommand = redis.sendCommand.bind(redis);
+      jest.spyOn(redis, 'sendCommand').mockImplementation((command, stream) => {
+        commands.push(command.name);
+        return sendCommand(command, stream);
+      });
+
+      expect(await cache.getOrLoad('page:1', () => Promise.resolve('loaded again'))).toBe(
+        'page one',
+      );
+      expect(commands).toEqual(['eval']);
+
+      // A miss after a bump: the same single read (which takes the lease), then the fill.
+      await cache.bumpNamespace();
+      commands.length = 0;
+      expect(await cache.getOrLoad('page:1', () => Promise.resolve('page one, new'))).toBe(
+        'page one, new',
+      );
+      await cache.drain();
+      expect(commands).toEqual(['eval', 'eval']);
+      const generation = await admin.get(`${prefix}:list#generation`);
+      expect(await admin.get(`${prefix}:list#lease:v1:g${generation}:page:1`)).toBeNull();
+      expect(await cache.get('page:1')).toBe('page one, new');
+    });
+
     it('refuses bumpNamespace on a cache without namespace versioning', async () => {
       const cache = cacheOn<string>(await processClient());
       await expect(cache.bumpNamespace()).rejects.toThrow(TypeError);

@@ -16,11 +16,13 @@ import {
   generationKey,
   validateKey,
   validateLayout,
+  versionedEntryPrefixes,
 } from './cache-keys';
 import {
   BUMP_GENERATION_SCRIPT,
   READ_GENERATION_SCRIPT,
   READ_OR_LEASE_SCRIPT,
+  READ_VERSIONED_OR_LEASE_SCRIPT,
   WRITE_WITH_LEASE_SCRIPT,
 } from './cache-scripts';
 import { LogThrottle } from './log-throttle';
@@ -244,8 +246,7 @@ export class Cache<Value> {
     const leased: EntryKeys[] = [];
     const token = newToken();
     try {
-      const entries = await this.resolveEntries(unique);
-      const outcomes = await this.readOrLease(entries, token);
+      const { entries, outcomes } = await this.readEntries(unique, token);
       outcomes.forEach((outcome, index) => {
         const entry = entries[index];
         if (outcome.kind === 'hit') {
@@ -428,21 +429,17 @@ export class Cache<Value> {
   ): Promise<Value | null> {
     const token = newToken();
     let entry: EntryKeys;
+    let outcome: ReadOutcome;
     try {
-      [entry] = (await this.resolveEntries([key])) as [EntryKeys];
+      const read = await this.readEntries([key], token);
+      [entry] = read.entries as [EntryKeys];
+      [outcome] = read.outcomes as [ReadOutcome];
     } catch (error) {
       return this.bypass('getOrLoad', error, loader);
     }
 
     const giveUpAt = Date.now() + this.leaseWaitMs;
     for (;;) {
-      let outcome: ReadOutcome;
-      try {
-        [outcome] = (await this.readOrLease([entry], token)) as [ReadOutcome];
-      } catch (error) {
-        return this.bypass('getOrLoad', error, loader);
-      }
-
       if (outcome.kind === 'hit') {
         const envelope = this.decode(entry, outcome.raw);
         if (envelope) {
@@ -475,6 +472,13 @@ export class Cache<Value> {
         return loader();
       }
       await sleep(this.leasePollIntervalMs);
+      // Polls stay in the generation of the first read: a bump meanwhile makes this load stale
+      // anyway, and the fill is conditional on the lease of that generation.
+      try {
+        [outcome] = (await this.readOrLease([entry], token)) as [ReadOutcome];
+      } catch (error) {
+        return this.bypass('getOrLoad', error, loader);
+      }
     }
   }
 
@@ -493,6 +497,47 @@ export class Cache<Value> {
     await this.replayPending();
     const generation = this.namespaceVersioning ? await this.readGeneration() : undefined;
     return keys.map((key) => entryKeys(this.layout, key, generation));
+  }
+
+  /**
+   * The entries of `keys` in the current generation and, per entry, its value or whether this
+   * reader took the lease: one Redis round trip, also for namespace-versioned caches (whose
+   * generation is read by the same script).
+   */
+  private async readEntries(
+    keys: readonly string[],
+    token: string,
+  ): Promise<{ entries: EntryKeys[]; outcomes: ReadOutcome[] }> {
+    await this.replayPending();
+    if (!this.namespaceVersioning) {
+      const entries = keys.map((key) => entryKeys(this.layout, key));
+      return { entries, outcomes: await this.readOrLease(entries, token) };
+    }
+    const prefixes = versionedEntryPrefixes(this.layout);
+    const reply = await this.guard.run((client) =>
+      client.eval(
+        READ_VERSIONED_OR_LEASE_SCRIPT,
+        1,
+        generationKey(this.layout),
+        Date.now(),
+        token,
+        this.leaseTtlMs,
+        prefixes.value,
+        prefixes.lease,
+        ...keys,
+      ),
+    );
+    if (!Array.isArray(reply) || reply.length !== keys.length + 1) {
+      throw new Error('unexpected reply from the cache read script');
+    }
+    const [generation, ...items] = reply as unknown[];
+    if (typeof generation !== 'string' && typeof generation !== 'number') {
+      throw new Error('unexpected generation in the cache read script reply');
+    }
+    return {
+      entries: keys.map((key) => entryKeys(this.layout, key, String(generation))),
+      outcomes: parseReadReply(items, keys.length),
+    };
   }
 
   private async readGeneration(): Promise<string> {
