@@ -3,7 +3,7 @@
 // request context, logging and metrics interceptors, same logger level), serving the same
 // ContentService.GetArticle contract over the same database, with the same SQL statement (article
 // + tags in one query), the same author-name lookup (BatchGetUsers to the user service, answers
-// kept in process for 10 s, as the content service's AUTHOR_NAME_CACHE_TTL_MS default) and a
+// kept in process as long as the cold content service keeps them, see bench-servers.ts) and a
 // Markdown render of the body (markdown-it + sanitize-html, as the content service does with its
 // caches off). The only difference left is the database access: node-postgres `Pool.query`
 // instead of Prisma 7 `$queryRaw` over `@prisma/adapter-pg`.
@@ -31,6 +31,8 @@ interface BaselineContentOptions {
   readonly databaseUrl: string;
   readonly userServiceUrl: string;
   readonly poolMax: number;
+  /** How long author names are kept, as the content service's AUTHOR_NAME_CACHE_TTL_MS. */
+  readonly authorNameTtlMs: number;
 }
 
 interface ArticleRow {
@@ -59,8 +61,6 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'nofollow noopener noreferrer' }) },
 };
 
-const AUTHOR_NAME_TTL_MS = 10_000;
-
 async function main(): Promise<void> {
   const options = childArguments<BaselineContentOptions>();
   const logger = createLogger({ name: 'content-raw-pg', level: 'warn' });
@@ -70,8 +70,8 @@ async function main(): Promise<void> {
     defaultDeadlineMs: 1_000,
   });
   const markdown = new MarkdownIt({ html: false, linkify: true, typographer: false });
-  // The content service keeps author names in process for AUTHOR_NAME_CACHE_TTL_MS (10 s by
-  // default): the baseline does the same, so the comparison stays Prisma against pg.
+  // The content service keeps author names in process for AUTHOR_NAME_CACHE_TTL_MS: the baseline
+  // does the same, with the same TTL, so the comparison stays Prisma against pg.
   const authorNames = new Map<string, { name: string; expiresAt: number }>();
   const authorName = async (authorId: string, signal: AbortSignal): Promise<string> => {
     const cached = authorNames.get(authorId);
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     try {
       const { users: found } = await users.batchGetUsers({ userIds: [authorId] }, { signal });
       const name = found[0]?.displayName ?? '';
-      authorNames.set(authorId, { name, expiresAt: Date.now() + AUTHOR_NAME_TTL_MS });
+      authorNames.set(authorId, { name, expiresAt: Date.now() + options.authorNameTtlMs });
       return name;
     } catch {
       return '';

@@ -116,6 +116,17 @@ export interface ResponseCopy {
   readonly headers: Record<string, string>;
 }
 
+/**
+ * How long the cold-read pair (the content service with its caches off, and its raw-pg baseline)
+ * keep author names in process. Longer than the content service's 10 s default so that, after the
+ * warm-up pass over every cold id, neither server asks the user service during its measured run.
+ * With 10 s, the names the warm-ups fetched expired part-way through the measured runs, and the
+ * slower server, which covers fewer ids per second, met more of them expired: the user service's
+ * CPU per cold read was 3–4× the baseline's (0.64–0.94 vs 0.19–0.23 ms in four runs), an artefact of the
+ * schedule that the ratio then charged to Prisma.
+ */
+export const COLD_READ_AUTHOR_NAME_TTL_MS = 120_000;
+
 /** The content service as the cluster runs it, but with its cache Redis unreachable. */
 export async function startColdContentService(cluster: BenchCluster): Promise<{
   target: string;
@@ -144,6 +155,7 @@ export async function startColdContentService(cluster: BenchCluster): Promise<{
       REDIS_QUEUE_URL: `redis://127.0.0.1:${cluster.ports.queueRedis}`,
       REDIS_EVENTS_URL: cluster.redisUrl,
       USER_SERVICE_URL: `dns:///127.0.0.1:${cluster.ports.user}`,
+      AUTHOR_NAME_CACHE_TTL_MS: String(COLD_READ_AUTHOR_NAME_TTL_MS),
       MEDIA_STORAGE_DIR: join(cluster.runDir, 'media'),
     },
     stdio: 'ignore',
@@ -166,6 +178,7 @@ export async function startRawPgContentBaseline(cluster: BenchCluster): Promise<
     databaseUrl: cluster.databaseUrl('content'),
     userServiceUrl: `dns:///127.0.0.1:${cluster.ports.user}`,
     poolMax: 10, // the content service's DB_POOL_MAX default
+    authorNameTtlMs: COLD_READ_AUTHOR_NAME_TTL_MS,
   });
   await child.next('ready', 60_000);
   return { target: `127.0.0.1:${port}`, server: managed('content-raw-pg', child) };

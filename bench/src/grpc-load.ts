@@ -12,6 +12,8 @@ interface GrpcLoadOptions {
   readonly ids: readonly string[];
   readonly concurrency: number;
   readonly durationSeconds: number;
+  /** Keep going past `durationSeconds` until every id was asked for at least once (warm-ups). */
+  readonly everyIdOnce?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -27,7 +29,10 @@ async function main(): Promise<void> {
   const end = started + options.durationSeconds * 1_000;
   await Promise.all(
     Array.from({ length: options.concurrency }, async () => {
-      while (performance.now() < end) {
+      while (
+        performance.now() < end ||
+        (options.everyIdOnce === true && next < options.ids.length)
+      ) {
         const idOrSlug = options.ids[next % options.ids.length];
         next += 1;
         const callStarted = performance.now();
