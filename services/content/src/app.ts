@@ -2,8 +2,7 @@ import { Cache, closeRedis, createRedisClient, waitUntilReady } from '@strata/ca
 import { ContentServiceService, UserServiceClient } from '@strata/contracts';
 import { createGrpcClient, createGrpcServer, createServerLifecycle } from '@strata/grpc';
 import { type Logger } from '@strata/logger';
-import { type ArticleRecord } from './articles/article';
-import { ArticleCaches, type ListPageRecord } from './articles/article-caches';
+import { ArticleCaches, type CachedArticle, type ListPageRecord } from './articles/article-caches';
 import { ArticleUseCases } from './articles/article-use-cases';
 import { ArticlesRepository } from './articles/articles.repository';
 import { type AuthorDirectory, GrpcAuthorDirectory } from './authors/author-directory';
@@ -73,13 +72,14 @@ export function buildApp(
     commandTimeoutMs: 500,
   });
   const prefix = options.cacheKeyPrefix ?? CACHE_KEY_PREFIX;
-  const articleCache = new Cache<ArticleRecord>({
+  const articleCache = new Cache<CachedArticle>({
     redis: cacheRedis,
     logger,
     prefix,
     timeoutMs: config.CACHE_COMMAND_TIMEOUT_MS,
     namespace: 'article',
-    schemaVersion: 1,
+    // 2: the entry holds the rendered body too ({ article, bodyHtml, rendererVersion }).
+    schemaVersion: 2,
     ttlSeconds: config.ARTICLE_CACHE_TTL_SECONDS,
   });
   const listCache = new Cache<ListPageRecord>({

@@ -2,6 +2,17 @@ import { createHash } from 'node:crypto';
 import { type Cache } from '@strata/cache';
 import { type ArticleRecord, type ArticleSummaryRecord } from './article';
 
+/**
+ * One object-cache entry: the article and its body rendered, so a warm read is one Redis round
+ * trip (not a second one to the fragment cache). `rendererVersion` says which rules rendered it:
+ * a process with other rules renders again (through the fragment cache) instead of serving it.
+ */
+export interface CachedArticle {
+  readonly article: ArticleRecord;
+  readonly bodyHtml: string;
+  readonly rendererVersion: string;
+}
+
 /** One cached list page: summaries without author names (those are the user service's data). */
 export interface ListPageRecord {
   readonly items: readonly ArticleSummaryRecord[];
@@ -9,14 +20,14 @@ export interface ListPageRecord {
 }
 
 /**
- * The object cache (articles by id and by slug) and the list cache (pages under a namespace
+ * The object cache (articles by id and by slug, with their rendered bodies) and the list cache (pages under a namespace
  * generation). Every write calls {@link afterWrite} after its commit and before its RPC returns:
  * it deletes the article's keys and bumps the list generation, so no page cached before the
  * write can be read after it.
  */
 export class ArticleCaches {
   constructor(
-    readonly articles: Cache<ArticleRecord>,
+    readonly articles: Cache<CachedArticle>,
     readonly lists: Cache<ListPageRecord>,
   ) {}
 

@@ -11,7 +11,7 @@ import {
   canChange,
   canSee,
 } from './article';
-import { ArticleCaches, type ListPageRecord } from './article-caches';
+import { ArticleCaches, type CachedArticle, type ListPageRecord } from './article-caches';
 import {
   type ActingUser,
   QUERY_MAX,
@@ -160,15 +160,28 @@ export class ArticleUseCases {
     if (idOrSlug.length === 0 || idOrSlug.length > SLUG_MAX) {
       throw invalidArgument('id_or_slug', `must be 1 to ${SLUG_MAX} characters`);
     }
-    const article = isUuid(idOrSlug)
+    const cached = isUuid(idOrSlug)
       ? await this.caches.articles.getOrLoad(ArticleCaches.idKey(idOrSlug.toLowerCase()), () =>
-          this.repository.findById(idOrSlug.toLowerCase()),
+          this.rendered(this.repository.findById(idOrSlug.toLowerCase())),
         )
       : await this.caches.articles.getOrLoad(ArticleCaches.slugKey(idOrSlug), () =>
-          this.repository.findBySlug(idOrSlug),
+          this.rendered(this.repository.findBySlug(idOrSlug)),
         );
-    if (!article || !canSee(article, actor)) throw notFound('article not found');
-    return this.view(article, undefined, signal);
+    if (!cached || !canSee(cached.article, actor)) throw notFound('article not found');
+    const bodyHtml =
+      cached.rendererVersion === this.fragments.rendererVersion ? cached.bodyHtml : undefined;
+    return this.view(cached.article, bodyHtml, signal);
+  }
+
+  /** An object-cache entry: the article read by `found`, with its body rendered. */
+  private async rendered(found: Promise<ArticleRecord | null>): Promise<CachedArticle | null> {
+    const article = await found;
+    if (!article) return null;
+    return {
+      article,
+      bodyHtml: await this.fragments.render(article.body),
+      rendererVersion: this.fragments.rendererVersion,
+    };
   }
 
   async list(input: ListArticlesInput, signal?: AbortSignal): Promise<ArticlePage> {

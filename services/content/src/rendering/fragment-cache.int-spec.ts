@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import {
   type ContentTestEnvironment,
   type RunningContentService,
@@ -80,5 +81,45 @@ describe('fragment cache across two service instances', () => {
     expect(article?.bodyHtml).toBe('<p>changed <em>body</em></p>\n');
     expect(secondRenderer.rendered).not.toContain('changed *body*');
     expect(renders()).toBe(2);
+  });
+
+  it('serves a warm article with the HTML kept in its object-cache entry, and only under the same rendering rules', async () => {
+    const author = newUser(environment, 'Warm');
+    const id = randomUUID();
+    await environment.sql.query(
+      `INSERT INTO articles (id, slug, title, body, excerpt, author_id, status, updated_at, published_at)
+       VALUES ($1, $2, 'Warm', 'kept *with* the article', '', $3, 'published', now(), now())`,
+      [id, `warm-${id.slice(0, 8)}`, author.userId],
+    );
+    const before = renders();
+    const cold = await first.client.getArticle({ idOrSlug: id });
+    expect(renders()).toBe(before + 1);
+
+    // Without the fragment entries, a warm read still needs no render: the HTML came with the
+    // article (one Redis read per warm article, not two).
+    const admin = new Redis(environment.redis.url);
+    try {
+      const fragments = await admin.keys(`${environment.redis.prefix}*fragment*`);
+      expect(fragments.length).toBeGreaterThan(0);
+      await admin.del(...fragments);
+    } finally {
+      admin.disconnect();
+    }
+    const warm = await second.client.getArticle({ idOrSlug: id });
+    expect(warm.article?.bodyHtml).toBe(cold.article?.bodyHtml);
+    expect(renders()).toBe(before + 1);
+
+    // An instance rendering by other rules does not serve that HTML: it renders its own.
+    const otherRules: BodyRenderer = {
+      version: 'other-rules-1',
+      render: (markdown) => `<pre>${markdown}</pre>`,
+    };
+    const third = await startContentService(environment, { renderer: otherRules });
+    try {
+      const { article } = await third.client.getArticle({ idOrSlug: id });
+      expect(article?.bodyHtml).toBe('<pre>kept *with* the article</pre>');
+    } finally {
+      await third.close();
+    }
   });
 });

@@ -13,6 +13,11 @@ export class FragmentCache {
     private readonly renderer: BodyRenderer,
   ) {}
 
+  /** The renderer's version: HTML rendered under another one is not served by this process. */
+  get rendererVersion(): string {
+    return this.renderer.version;
+  }
+
   static keyFor(rendererVersion: string, body: string): string {
     return createHash('sha256').update(rendererVersion).update('\0').update(body).digest('hex');
   }
