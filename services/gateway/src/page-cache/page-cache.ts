@@ -75,8 +75,10 @@ export class PageCache {
     load: () => Promise<Record<string, unknown>>,
   ): Promise<FastifyReply> {
     const serialize = reply.getSerializationFunction('200');
+    const renderBody = async (): Promise<string> =>
+      serialize ? serialize(await load()) : JSON.stringify(await load());
     const render = async (): Promise<CachedPage> => {
-      const body = serialize ? serialize(await load()) : JSON.stringify(await load());
+      const body = await renderBody();
       return {
         body,
         etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`,
@@ -84,11 +86,11 @@ export class PageCache {
     };
     reply.header('vary', 'Authorization');
     if (request.actor || request.headers.authorization !== undefined) {
-      const page = await render();
+      // Private and never revalidated (no-store): no ETag to compute.
       return reply
         .header('cache-control', PRIVATE_CACHE_CONTROL)
         .type('application/json; charset=utf-8')
-        .send(page.body);
+        .send(await renderBody());
     }
     const page = await this.pages.getOrLoad(key, render);
     reply.header('etag', page.etag).header('cache-control', ANONYMOUS_CACHE_CONTROL);
