@@ -7,22 +7,45 @@
  * on Redis Cluster the pairs of a batch would have to share a hash slot.
  */
 
+// Lua shared by the read scripts (script-local functions: Redis forbids global ones).
+
+// One (value, lease) pair: the value when present; otherwise try to take the lease
+// (`SET lease token NX PX ttl`) and answer 1 when taken, 0 when another loader holds it.
+const READ_OR_LEASE_LUA = `
+local function read_or_lease(value_key, lease_key, token, lease_ttl_ms)
+  local value = redis.call('GET', value_key)
+  if value then
+    return value
+  end
+  if redis.call('SET', lease_key, token, 'NX', 'PX', lease_ttl_ms) then
+    return 1
+  end
+  return 0
+end
+`;
+
+// The generation of a namespace, created from the caller's clock (ms) when missing (see
+// READ_GENERATION_SCRIPT for why a timestamp).
+const CURRENT_GENERATION_LUA = `
+local function current_generation(generation_key, now_ms)
+  local generation = redis.call('GET', generation_key)
+  if not generation then
+    redis.call('SET', generation_key, now_ms)
+    generation = now_ms
+  end
+  return generation
+end
+`;
+
 /**
  * For each (value, lease) pair: the value when present; otherwise try to take the lease
  * (`SET lease token NX PX ttl`) and answer 1 when taken, 0 when another loader holds it.
  * ARGV: token, lease TTL in ms.
  */
-export const READ_OR_LEASE_SCRIPT = `
+export const READ_OR_LEASE_SCRIPT = `${READ_OR_LEASE_LUA}
 local result = {}
 for i = 1, #KEYS, 2 do
-  local value = redis.call('GET', KEYS[i])
-  if value then
-    result[#result + 1] = value
-  elseif redis.call('SET', KEYS[i + 1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    result[#result + 1] = 1
-  else
-    result[#result + 1] = 0
-  end
+  result[#result + 1] = read_or_lease(KEYS[i], KEYS[i + 1], ARGV[1], ARGV[2])
 end
 return result
 `;
@@ -36,23 +59,12 @@ return result
  * KEYS: the generation key. ARGV: now in ms, token, lease TTL in ms, value prefix, lease prefix,
  * then the keys.
  */
-export const READ_VERSIONED_OR_LEASE_SCRIPT = `
-local generation = redis.call('GET', KEYS[1])
-if not generation then
-  redis.call('SET', KEYS[1], ARGV[1])
-  generation = ARGV[1]
-end
+export const READ_VERSIONED_OR_LEASE_SCRIPT = `${CURRENT_GENERATION_LUA}${READ_OR_LEASE_LUA}
+local generation = current_generation(KEYS[1], ARGV[1])
 local result = { generation }
 for i = 6, #ARGV do
   local suffix = generation .. ':' .. ARGV[i]
-  local value = redis.call('GET', ARGV[4] .. suffix)
-  if value then
-    result[#result + 1] = value
-  elseif redis.call('SET', ARGV[5] .. suffix, ARGV[2], 'NX', 'PX', ARGV[3]) then
-    result[#result + 1] = 1
-  else
-    result[#result + 1] = 0
-  end
+  result[#result + 1] = read_or_lease(ARGV[4] .. suffix, ARGV[5] .. suffix, ARGV[2], ARGV[3])
 end
 return result
 `;
@@ -84,13 +96,8 @@ return written
  * part of the data), it restarts above every generation used before, so entries of old generations
  * can never become reachable again. ARGV: now in ms.
  */
-export const READ_GENERATION_SCRIPT = `
-local generation = redis.call('GET', KEYS[1])
-if not generation then
-  redis.call('SET', KEYS[1], ARGV[1])
-  generation = ARGV[1]
-end
-return generation
+export const READ_GENERATION_SCRIPT = `${CURRENT_GENERATION_LUA}
+return current_generation(KEYS[1], ARGV[1])
 `;
 
 /** INCR of the generation, initialised like READ_GENERATION_SCRIPT when missing. ARGV: now in ms. */
