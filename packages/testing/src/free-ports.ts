@@ -32,3 +32,31 @@ export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
   return port;
 }
+
+// Linux hands out ports for `listen(0)` and outgoing connections from 32768–60999 by default
+// (net.ipv4.ip_local_port_range). A port below that range is never given to another process
+// that asks the OS for "any free port".
+const STABLE_PORT_MIN = 20_000;
+const STABLE_PORT_MAX = 32_767;
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free TCP port on 127.0.0.1 outside the OS's ephemeral range, for a server a test stops and
+ * starts again on the same port: while it is down, a port from {@link freePort} may be handed to
+ * any other process asking for a free port (a suite running in parallel), and the restart would
+ * then meet someone else's server there.
+ */
+export async function stablePort(random: () => number = Math.random): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = STABLE_PORT_MIN + Math.floor(random() * (STABLE_PORT_MAX - STABLE_PORT_MIN + 1));
+    if (await isFree(port)) return port;
+  }
+  throw new Error(`no free port in ${STABLE_PORT_MIN}-${STABLE_PORT_MAX} after 100 tries`);
+}

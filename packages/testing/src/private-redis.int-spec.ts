@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { Redis } from 'ioredis';
-import { freePort } from './free-ports';
+import { freePort, stablePort } from './free-ports';
 import { PrivateRedis } from './private-redis';
 import { waitFor } from './wait-for';
 
@@ -64,6 +65,27 @@ describe('PrivateRedis', () => {
     }
   });
 
+  it('refuses to come back on a port another redis-server took while it was down', async () => {
+    redis = await PrivateRedis.start();
+    await redis.stop();
+    const port = redis.port;
+    const squatter = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', ''],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise((resolve) => squatter.once('exit', resolve));
+    try {
+      await waitFor(async () => (await tcpConnect(port)) === 'connected', 10_000, 20);
+      await expect(redis.restart()).rejects.toThrow(/exited early/);
+    } finally {
+      squatter.kill('SIGKILL');
+      await exited;
+    }
+  });
+
   it('fails fast when redis-server cannot start', async () => {
     const started = Date.now();
     await expect(PrivateRedis.start({ binary: '/nonexistent/redis-server' })).rejects.toThrow(
@@ -77,6 +99,15 @@ describe('freePort', () => {
   it('returns a port nobody listens on', async () => {
     const port = await freePort();
     expect(port).toBeGreaterThan(0);
+    await expect(tcpConnect(port)).resolves.toBe('ECONNREFUSED');
+  });
+});
+
+describe('stablePort', () => {
+  it('returns a free port below the ephemeral range (never handed out for listen(0))', async () => {
+    const port = await stablePort();
+    expect(port).toBeGreaterThanOrEqual(20_000);
+    expect(port).toBeLessThan(32_768);
     await expect(tcpConnect(port)).resolves.toBe('ECONNREFUSED');
   });
 });

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { freePort } from './free-ports';
+import { stablePort } from './free-ports';
 import { waitFor } from './wait-for';
 
 const HOST = '127.0.0.1';
@@ -26,7 +26,8 @@ export class PrivateRedis {
 
   /** Starts the server and resolves once it answers PING. */
   static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort(), options.binary ?? 'redis-server');
+    // Outside the ephemeral range: nobody else is handed the port while the server is down.
+    const redis = new PrivateRedis(await stablePort(), options.binary ?? 'redis-server');
     await redis.restart();
     return redis;
   }
@@ -60,7 +61,7 @@ export class PrivateRedis {
     await waitFor(
       async () => {
         if (failure) throw failure;
-        return this.answersPing();
+        return this.answersAs(child.pid);
       },
       READY_TIMEOUT_MS,
       50,
@@ -78,7 +79,11 @@ export class PrivateRedis {
     await exited;
   }
 
-  private async answersPing(): Promise<boolean> {
+  /**
+   * Whether the server on the port answers and is the child started last (its `process_id`), not
+   * another server that took the port meanwhile.
+   */
+  private async answersAs(pid: number | undefined): Promise<boolean> {
     const probe = new Redis({
       host: HOST,
       port: this.port,
@@ -89,7 +94,10 @@ export class PrivateRedis {
     probe.on('error', () => undefined);
     try {
       await probe.connect();
-      return (await probe.ping()) === 'PONG';
+      const info = await probe.info('server');
+      // Another server on the port keeps this false; our child then exits (port taken) and
+      // restart() fails with that, instead of handing the test someone else's Redis.
+      return Number(/^process_id:(\d+)/m.exec(info)?.[1]) === pid;
     } catch {
       return false;
     } finally {
