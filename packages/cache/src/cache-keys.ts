@@ -54,16 +54,21 @@ export function validateKey(key: string): void {
   }
 }
 
-export function entryKeys(layout: KeyLayout, key: string, generation?: string): EntryKeys {
-  const versionSegment =
-    generation === undefined
-      ? `v${layout.schemaVersion}`
-      : `v${layout.schemaVersion}:g${generation}`;
+/** The value and lease names up to `versionSegment` (the one place the layout is spelled out). */
+function namePrefixes(layout: KeyLayout, versionSegment: string): { value: string; lease: string } {
   return {
-    key,
-    valueKey: `${layout.prefix}:${layout.namespace}:${versionSegment}:${key}`,
-    leaseKey: `${layout.prefix}:${layout.namespace}#lease:${versionSegment}:${key}`,
+    value: `${layout.prefix}:${layout.namespace}:${versionSegment}`,
+    lease: `${layout.prefix}:${layout.namespace}#lease:${versionSegment}`,
   };
+}
+
+export function entryKeys(layout: KeyLayout, key: string, generation?: string): EntryKeys {
+  const prefixes =
+    generation === undefined
+      ? namePrefixes(layout, `v${layout.schemaVersion}:`)
+      : versionedEntryPrefixes(layout);
+  const suffix = generation === undefined ? key : `${generation}:${key}`;
+  return { key, valueKey: prefixes.value + suffix, leaseKey: prefixes.lease + suffix };
 }
 
 /**
@@ -72,11 +77,7 @@ export function entryKeys(layout: KeyLayout, key: string, generation?: string): 
  * generation and reads the entry in one round trip (it builds the names inside Redis).
  */
 export function versionedEntryPrefixes(layout: KeyLayout): { value: string; lease: string } {
-  const versionSegment = `v${layout.schemaVersion}:g`;
-  return {
-    value: `${layout.prefix}:${layout.namespace}:${versionSegment}`,
-    lease: `${layout.prefix}:${layout.namespace}#lease:${versionSegment}`,
-  };
+  return namePrefixes(layout, `v${layout.schemaVersion}:g`);
 }
 
 export function generationKey(layout: KeyLayout): string {

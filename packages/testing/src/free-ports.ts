@@ -53,9 +53,10 @@ function isFree(port: number): Promise<boolean> {
  * any other process asking for a free port (a suite running in parallel), and the restart would
  * then meet someone else's server there.
  */
-export async function stablePort(random: () => number = Math.random): Promise<number> {
+export async function stablePort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const port = STABLE_PORT_MIN + Math.floor(random() * (STABLE_PORT_MAX - STABLE_PORT_MIN + 1));
+    const port =
+      STABLE_PORT_MIN + Math.floor(Math.random() * (STABLE_PORT_MAX - STABLE_PORT_MIN + 1));
     if (await isFree(port)) return port;
   }
   throw new Error(`no free port in ${STABLE_PORT_MIN}-${STABLE_PORT_MAX} after 100 tries`);
