@@ -131,13 +131,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // Postgres ends the session (and so the transaction and its row locks) if this relay stops
     // talking to it mid-transaction, e.g. a frozen process; a killed one drops its socket anyway.
     await tx.$queryRaw`SELECT set_config('idle_in_transaction_session_timeout', ${String(transactionTimeoutMs)}, true)`;
+    // ORDER BY published_at, created_at (published_at is NULL in every row claimed, so this is
+    // created_at order): that is the order of the (published_at, created_at) index, which the scan
+    // then reads from its start and stops after the batch. `ORDER BY created_at` alone does not
+    // match it (IS NULL is not an equality to the planner), so every round sorted the whole
+    // unpublished backlog: measured with 6,500 rows waiting, 35 ms and a sort spilled to disk per
+    // round against 7 ms; in the payment benchmark the relay runs tens of rounds a second.
     const rows = await tx.$queryRaw<ClaimedRow[]>`
       SELECT id::text AS id, queue, name, payload, context, options,
              GREATEST(0, delay_ms - FLOOR(EXTRACT(EPOCH FROM (clock_timestamp() - created_at)) * 1000))::int
                AS "remainingDelayMs"
       FROM outbox_events
       WHERE published_at IS NULL
-      ORDER BY created_at
+      ORDER BY published_at, created_at
       LIMIT ${batchSize}
       FOR UPDATE SKIP LOCKED`;
     if (rows.length === 0) return { published: 0 };

@@ -15,6 +15,8 @@
 // (other jobs on the machine) the numbers say more about the neighbours than about the service.
 //
 //   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
+//   BENCH_BATCH (50)        SETTLEMENT_BATCH_MAX_SIZE of the worker (1 = one statement per payment)
+//   BENCH_SETTLEMENT_CONCURRENCY (100)  SETTLEMENT_CONCURRENCY of the worker
 //   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
 //                           ceiling; the acceptance number is with the worker running)
 //   BENCH_CPU_PROF_DIR      when set, the server and the worker run with --cpu-prof into that
@@ -50,6 +52,8 @@ const POOL = process.env.BENCH_POOL ?? '20';
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
+const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '50';
+const SETTLEMENT_CONCURRENCY = process.env.BENCH_SETTLEMENT_CONCURRENCY ?? '100';
 /** When set, phase 2 writes each create's send time and latency there (TSV): when the tail happens. */
 const LATENCY_TRACE = process.env.BENCH_LATENCY_TRACE;
 /** Unmeasured start of phase 2 (see there). */
@@ -203,17 +207,17 @@ async function profileSelf(): Promise<() => Promise<void>> {
   };
 }
 
-/** CPU milliseconds per completed create, by role and in total: the figure to compare runs by. */
-function cpuMsPer(cpuSeconds: Record<string, number>, creates: number): Record<string, number> {
-  const perCreate: Record<string, number> = {};
+/** CPU milliseconds per completed unit (a create; a settlement in the drain), by role and in total: the figure to compare runs by. */
+function cpuMsPer(cpuSeconds: Record<string, number>, units: number): Record<string, number> {
+  const perUnit: Record<string, number> = {};
   let total = 0;
   for (const [role, seconds] of Object.entries(cpuSeconds)) {
     if (role === 'other processes') continue;
-    perCreate[role] = Number(((seconds * 1000) / creates).toFixed(3));
+    perUnit[role] = Number(((seconds * 1000) / units).toFixed(3));
     total += seconds;
   }
-  perCreate['total (without other processes)'] = Number(((total * 1000) / creates).toFixed(3));
-  return perCreate;
+  perUnit['total (without other processes)'] = Number(((total * 1000) / units).toFixed(3));
+  return perUnit;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -261,6 +265,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     PAYMENT_GRPC_HOST: '127.0.0.1',
     PAYMENT_GRPC_PORT: '0',
     WORKER_CONCURRENCY: '20',
+    SETTLEMENT_CONCURRENCY,
+    SETTLEMENT_BATCH_MAX_SIZE: SETTLEMENT_BATCH,
     LOG_LEVEL: 'warn',
     BENCH_QUEUE_PREFIX: redis.queuePrefix,
     BENCH_CACHE_PREFIX: `${redis.prefix}payment`,
@@ -349,6 +355,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       return Number(rows[0]?.count ?? 0);
     };
     const backlog = await countUnsettled();
+    const cpuBeforeDrain = cpuByProcess();
     const drainStarted = performance.now();
     let unsettled = backlog;
     while (WITH_WORKER && unsettled > 0 && performance.now() - drainStarted < DRAIN_LIMIT_MS) {
@@ -356,6 +363,9 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       unsettled = await countUnsettled();
     }
     const drainSeconds = (performance.now() - drainStarted) / 1000;
+    // What one settlement costs, with nothing else running: the worker's CPU, its share of
+    // PostgreSQL, Redis and the simulator (the server and the load generator are idle here).
+    const cpuDrain = cpuSpent(cpuBeforeDrain, cpuByProcess(), roles);
 
     const latencies: number[] = [];
     const trace: string[] | undefined = LATENCY_TRACE ? [] : undefined;
@@ -404,6 +414,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       dbPoolMax: Number(POOL),
       errorMessages: [...firstErrors],
       workerRunning: WITH_WORKER,
+      settlementBatchMaxSize: Number(SETTLEMENT_BATCH),
+      settlementConcurrency: Number(SETTLEMENT_CONCURRENCY),
       paymentsByStatusAtEnd: Object.fromEntries(
         statuses.map((row) => [row.status, Number(row.count)]),
       ),
@@ -430,6 +442,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         seconds: Number(drainSeconds.toFixed(1)),
         settlementsPerSecond:
           drainSeconds > 0 ? Math.round((backlog - unsettled) / drainSeconds) : null,
+        cpuSeconds: cpuDrain,
+        cpuMsPerSettlement: cpuMsPer(cpuDrain, backlog - unsettled),
       },
       latency: {
         ratePerSecond: RATE,

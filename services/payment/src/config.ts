@@ -33,7 +33,19 @@ export const paymentServiceConfigSchema = z
     /** Platform fee in basis points of the amount (250 = 2.5 %), kept at settlement. */
     PLATFORM_FEE_BPS: env.int(0, 5_000).default(500),
     IDEMPOTENCY_KEY_TTL_HOURS: env.int(1, 24 * 30).default(24),
+    /** Refund jobs in flight per worker process (each holds a database transaction). */
     WORKER_CONCURRENCY: env.int(1, 500).default(20),
+    /**
+     * Settlement jobs in flight per worker process. Most of a job's time is the provider call;
+     * the jobs in flight share their statements (SETTLEMENT_BATCH_MAX_SIZE), so more of them in
+     * flight means fewer statements and commits per payment, not more connections.
+     */
+    SETTLEMENT_CONCURRENCY: env.int(1, 1_000).default(100),
+    /**
+     * Settlement jobs in flight in one worker share their statements, up to this many payments
+     * per statement (group commit); 1 = one statement per payment.
+     */
+    SETTLEMENT_BATCH_MAX_SIZE: env.int(1, 500).default(50),
     BALANCE_CACHE_TTL_SECONDS: env.int(1, 86_400).default(300),
     METRICS_PORT: env.port().optional(),
   })

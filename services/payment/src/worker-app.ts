@@ -1,4 +1,5 @@
 import { closeRedis, createRedisClient } from '@strata/cache';
+import { type RealtimeEvent } from '@strata/contracts';
 import { type Logger } from '@strata/logger';
 import { createOutboxRelay, createWorker, type ManagedWorker } from '@strata/queue';
 import { Redis } from 'ioredis';
@@ -13,6 +14,7 @@ import { type PaymentProvider } from './provider/payment-provider';
 import { PspHttpProvider } from './provider/psp-http.provider';
 import { processRefundProcessor } from './refunds/process-refund.usecase';
 import { type EffectSink } from './settlement/effects';
+import { groupCommit } from './settlement/group-commit';
 import { processRefundJob, settlePaymentJob } from './settlement/payment.jobs';
 import { settlePaymentProcessor } from './settlement/settle-payment.usecase';
 import { poolRunner } from './sql-runner';
@@ -68,9 +70,24 @@ export function buildWorker(
   const eventsRedis = new Redis(config.REDIS_EVENTS_URL, { maxRetriesPerRequest: 1 });
   eventsRedis.on('error', (error: Error) => logger.warn({ err: error }, 'events redis error'));
   const publisher = new RealtimePublisher(eventsRedis);
+  // The settlements finishing together announce together: one DEL and one PUBLISH pipeline for
+  // many jobs instead of one round trip of each per job (both are idempotent, so a failed batch
+  // written again one by one does no harm).
+  const afterCommitBatching = { maxBatchSize: 100, maxConcurrentBatches: 2 };
+  const invalidateBalances = groupCommit(async (userIdLists: ReadonlyArray<readonly string[]>) => {
+    const reached = await balanceCache.invalidate(userIdLists.flat());
+    return userIdLists.map(() => reached);
+  }, afterCommitBatching);
+  const publish = groupCommit(
+    async (messages: ReadonlyArray<{ event: RealtimeEvent; recipients: readonly string[] }>) => {
+      await publisher.publishAll(messages);
+      return messages.map(() => undefined);
+    },
+    afterCommitBatching,
+  );
   const effects: EffectSink = {
-    invalidateBalances: (userIds) => balanceCache.invalidate(userIds),
-    publish: (event, recipients) => publisher.publish(event, recipients),
+    invalidateBalances,
+    publish: (event, recipients) => publish({ event, recipients }),
   };
   const provider =
     options.provider ??
@@ -101,8 +118,10 @@ export function buildWorker(
       provider,
       effects,
       feeBps: config.PLATFORM_FEE_BPS,
+      // Two batches in flight: one can be written while the previous waits for its commit.
+      batching: { maxBatchSize: config.SETTLEMENT_BATCH_MAX_SIZE, maxConcurrentBatches: 2 },
     }),
-    workerOptions,
+    { ...workerOptions, concurrency: config.SETTLEMENT_CONCURRENCY },
   );
   const refunds = createWorker(
     processRefundJob,
