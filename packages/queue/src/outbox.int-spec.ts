@@ -393,6 +393,57 @@ describe('transactional outbox (real PostgreSQL + Redis)', () => {
     }
   });
 
+  it('claims the oldest rows through the index, without sorting the backlog', async () => {
+    // A backlog as a busy service builds up (the payment benchmark had 6,500 rows waiting), with
+    // fresh statistics: the claim must read the batch from the (published_at, created_at) index
+    // in order and stop, not read and sort every unpublished row on each round.
+    await database.prisma.$executeRaw`
+      INSERT INTO outbox_events (id, queue, name, payload, options, delay_ms, created_at)
+      SELECT gen_random_uuid(), 'settle', 'settle-order',
+             jsonb_build_object('orderId', gen_random_uuid()::text), '{}'::jsonb, 0,
+             now() - make_interval(secs => 10000 - g)
+      FROM generate_series(1, 3000) AS g`;
+    await database.prisma.$executeRaw`ANALYZE outbox_events`;
+    const oldest = await database.prisma.outboxEvent.findMany({
+      orderBy: { createdAt: 'asc' },
+      take: 10,
+      select: { id: true },
+    });
+
+    const claimPlans: string[] = [];
+    const explaining: OutboxRelayOptions['database'] = {
+      $transaction: (work, options) =>
+        database.prisma.$transaction(
+          (tx) =>
+            work({
+              $executeRaw: (query, ...values) => tx.$executeRaw(query, ...values),
+              $queryRaw: async <Row>(query: TemplateStringsArray, ...values: unknown[]) => {
+                if (query.join('').includes('SKIP LOCKED')) {
+                  const text = query.reduce((sql, part, index) => `${sql}$${index}${part}`);
+                  const plan = await tx.$queryRawUnsafe<unknown>(
+                    `EXPLAIN (FORMAT JSON) ${text}`,
+                    ...values,
+                  );
+                  claimPlans.push(JSON.stringify(plan));
+                }
+                return tx.$queryRaw<Row>(query, ...values);
+              },
+            }),
+          options,
+        ),
+    };
+    await expect(relay({ database: explaining, batchSize: 10 }).relayOnce()).resolves.toBe(10);
+
+    expect(claimPlans).toHaveLength(1);
+    expect(claimPlans[0]).toContain('outbox_events_published_at_created_at_idx');
+    expect(claimPlans[0]).not.toMatch(/"Node Type":\s*"Sort"/);
+    const published = await database.prisma.outboxEvent.findMany({
+      where: { publishedAt: { not: null } },
+      select: { id: true },
+    });
+    expect(published.map((row) => row.id).sort()).toEqual(oldest.map((row) => row.id).sort());
+  });
+
   it('purges published rows past their retention', async () => {
     const ids = await Promise.all(
       [1, 2].map(() =>
