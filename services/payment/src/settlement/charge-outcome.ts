@@ -278,17 +278,24 @@ function settledEffects(payment: PaymentToSettle, settledAt: Date): Effect[] {
  * −amount, payee +(amount − fee), fee revenue +fee), status SETTLED, receipt emails in the
  * outbox. Resolves, per charge in the order given, to the effects to run after the commit: none
  * for a payment that was no longer open (settled meanwhile by the other of worker and webhook).
- * All or nothing, as one statement is; give each payment once.
+ * All or nothing, as one statement is.
  */
 export async function settleCharges(
   run: SqlRunner,
   charges: readonly ChargeToSettle[],
   feeBps: number,
 ): Promise<Effect[][]> {
-  const open = charges.filter((charge) => isOpen(charge.payment.status));
-  if (open.length === 0) return charges.map(() => []);
+  // A payment named twice (two jobs for it in one batch) is settled for its first mention only.
+  const firstMentions = new Map<string, ChargeToSettle>();
+  for (const charge of charges) {
+    const id = charge.payment.id.toLowerCase();
+    if (isOpen(charge.payment.status) && !firstMentions.has(id)) firstMentions.set(id, charge);
+  }
+  if (firstMentions.size === 0) return charges.map(() => []);
   const rows = await Promise.all(
-    open.map((charge) => settleRow(charge, platformFee(charge.payment.amountMinor, feeBps))),
+    [...firstMentions.values()].map((charge) =>
+      settleRow(charge, platformFee(charge.payment.amountMinor, feeBps)),
+    ),
   );
   // Timestamptz(3): a JS Date is kept exactly, so the events carry the committed settle time.
   const settledAt = new Date();
@@ -298,9 +305,12 @@ export async function settleCharges(
     rows.map((row) => row.payment_id),
   ]);
   const settledIds = new Set(settled.map((row) => row.id));
-  return charges.map(({ payment }) =>
-    settledIds.has(payment.id.toLowerCase()) ? settledEffects(payment, settledAt) : [],
-  );
+  return charges.map((charge) => {
+    const id = charge.payment.id.toLowerCase();
+    return settledIds.has(id) && firstMentions.get(id) === charge
+      ? settledEffects(charge.payment, settledAt)
+      : [];
+  });
 }
 
 /**

@@ -123,6 +123,18 @@ describe('settlement statements for many payments at once (the worker group-comm
     expect(await settleCharges(run, charges, FEE_BPS)).toEqual([[], [], [], []]);
   });
 
+  it('settles a payment named twice in one batch once (two jobs for one payment)', async () => {
+    const [id] = await createPayments(1, 'GBP');
+    const [charge] = await chargesFor([id]);
+    const effects = await settleCharges(run, [charge, { ...charge }], FEE_BPS);
+    expect(effects.map((list) => list.length)).toEqual([2, 0]);
+    const transactions = await stack.sql.query(
+      'SELECT 1 FROM ledger_transactions WHERE payment_id = $1::uuid',
+      [id],
+    );
+    expect(transactions.rowCount).toBe(1);
+  });
+
   it('settles every payment exactly once when batches holding the same payments race', async () => {
     const ids = await createPayments(6);
     const charges = await chargesFor(ids);
