@@ -15,7 +15,7 @@
 // (other jobs on the machine) the numbers say more about the neighbours than about the service.
 //
 //   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
-//   BENCH_BATCH (50)        SETTLEMENT_BATCH_MAX_SIZE of the worker (1 = one statement per payment)
+//   BENCH_BATCH (20)        SETTLEMENT_BATCH_MAX_SIZE of the worker (1 = one statement per payment)
 //   BENCH_SETTLEMENT_CONCURRENCY (100)  SETTLEMENT_CONCURRENCY of the worker
 //   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
 //                           ceiling; the acceptance number is with the worker running)
@@ -52,7 +52,7 @@ const POOL = process.env.BENCH_POOL ?? '20';
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
-const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '50';
+const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '20';
 const SETTLEMENT_CONCURRENCY = process.env.BENCH_SETTLEMENT_CONCURRENCY ?? '100';
 /** When set, phase 2 writes each create's send time and latency there (TSV): when the tail happens. */
 const LATENCY_TRACE = process.env.BENCH_LATENCY_TRACE;

@@ -45,7 +45,7 @@ export const paymentServiceConfigSchema = z
      * Settlement jobs in flight in one worker share their statements, up to this many payments
      * per statement (group commit); 1 = one statement per payment.
      */
-    SETTLEMENT_BATCH_MAX_SIZE: env.int(1, 500).default(50),
+    SETTLEMENT_BATCH_MAX_SIZE: env.int(1, 500).default(20),
     BALANCE_CACHE_TTL_SECONDS: env.int(1, 86_400).default(300),
     METRICS_PORT: env.port().optional(),
   })
