@@ -176,6 +176,17 @@ export interface ChargeToSettle {
   readonly accounts: SettlementAccounts;
 }
 
+/** An outbox row under the column names the statement's `jsonb_to_recordset` reads. */
+const outboxColumns = (row: OutboxRow) => ({
+  id: row.id,
+  queue: row.queue,
+  name: row.name,
+  payload: row.payload,
+  context: row.context,
+  options: row.options,
+  delay_ms: row.delayMs,
+});
+
 interface SettleRow {
   readonly payment_id: string;
   readonly fee: string;
@@ -189,26 +200,8 @@ interface SettleRow {
   readonly payee_amount: string;
   readonly fee_account: string;
   readonly fee_amount: string;
-  readonly outbox: ReadonlyArray<{
-    readonly id: string;
-    readonly queue: string;
-    readonly name: string;
-    readonly payload: string;
-    readonly context: string | null;
-    readonly options: string;
-    readonly delay_ms: number;
-  }>;
+  readonly outbox: ReadonlyArray<ReturnType<typeof outboxColumns>>;
 }
-
-const outboxColumns = (row: OutboxRow) => ({
-  id: row.id,
-  queue: row.queue,
-  name: row.name,
-  payload: row.payload,
-  context: row.context,
-  options: row.options,
-  delay_ms: row.delayMs,
-});
 
 async function settleRow(
   { payment, chargeId, accounts }: ChargeToSettle,
