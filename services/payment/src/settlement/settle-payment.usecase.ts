@@ -21,15 +21,13 @@ export interface SettlementDependencies {
   readonly feeBps: number;
   /**
    * How the jobs running at once in this process share statements (group-commit.ts): their
-   * "mark processing" statements are written together, and so are their settlements. Default:
-   * every job writes its own (batches of 1).
+   * "mark processing" statements are written together, and so are their settlements
+   * (`maxBatchSize: 1`: every job writes its own).
    */
-  readonly batching?: GroupCommitOptions;
+  readonly batching: GroupCommitOptions;
 }
 
 export type SettlementResult = 'settled' | 'failed' | 'already-final';
-
-const UNBATCHED: GroupCommitOptions = { maxBatchSize: 1, maxConcurrentBatches: 1_000 };
 
 /**
  * The settlement job. Crash-safe by construction: the provider call uses the payment id as its
@@ -43,8 +41,7 @@ const UNBATCHED: GroupCommitOptions = { maxBatchSize: 1, maxConcurrentBatches: 1
 export function settlePaymentProcessor(
   dependencies: SettlementDependencies,
 ): JobProcessor<{ paymentId: string }, SettlementResult> {
-  const { sql, provider, feeBps } = dependencies;
-  const batching = dependencies.batching ?? UNBATCHED;
+  const { sql, provider, feeBps, batching } = dependencies;
   const markOne = groupCommit(
     (paymentIds: readonly string[]) => markProcessing(sql, paymentIds, new Date()),
     batching,
