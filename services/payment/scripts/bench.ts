@@ -17,6 +17,11 @@
 //   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
 //   BENCH_BATCH (20)        SETTLEMENT_BATCH_MAX_SIZE of the worker (1 = one statement per payment)
 //   BENCH_SETTLEMENT_CONCURRENCY (100)  SETTLEMENT_CONCURRENCY of the worker
+//   BENCH_SEED_PAYMENTS (20000)  settled payments in the database before the run (history: a
+//                           table in service is not empty, and has statistics; see seedHistory);
+//                           0 = a new database without statistics (the bench before session 6)
+//   BENCH_WORKER_NICE (0)   the worker process's nice value (diagnostic: does settlement keep up
+//                           when request serving has the CPU first?)
 //   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
 //                           ceiling; the acceptance number is with the worker running)
 //   BENCH_CPU_PROF_DIR      when set, the server and the worker run with --cpu-prof into that
@@ -29,12 +34,13 @@ import { randomUUID } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg } from 'node:os';
+import { loadavg, setPriority } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { paymentV1, PaymentServiceService, Role } from '@strata/contracts';
 import { createTestDatabase, createTestRedis } from '@strata/testing';
+import { PLATFORM_OWNER_ID } from '../src/ledger/ledger.repository';
 import { startFakeUserService } from '../src/testing/fake-user-service';
 import {
   PSP_API_KEY,
@@ -54,6 +60,8 @@ const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
 const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '20';
 const SETTLEMENT_CONCURRENCY = process.env.BENCH_SETTLEMENT_CONCURRENCY ?? '100';
+const WORKER_NICE = Number(process.env.BENCH_WORKER_NICE ?? 0);
+const SEED_PAYMENTS = Number(process.env.BENCH_SEED_PAYMENTS ?? 20_000);
 /** When set, phase 2 writes each create's send time and latency there (TSV): when the tail happens. */
 const LATENCY_TRACE = process.env.BENCH_LATENCY_TRACE;
 /** Unmeasured start of phase 2 (see there). */
@@ -92,6 +100,79 @@ async function startChild(
     child.stderr?.pipe(log);
   }
   return { child, port: Number(ready.port) };
+}
+
+/**
+ * A database in service: SEED_PAYMENTS settled payments between the bench's people, with what
+ * settling them wrote (ledger accounts, transactions and postings, idempotency records, published
+ * outbox rows), then statistics, as autovacuum keeps them (this database is younger than its first
+ * autovacuum round). Without both, the services' long-lived connections keep the generic plans
+ * they chose while the tables were nearly empty, and nothing invalidates them during a run:
+ * sequential scans of `payments` for the settlement statements (measured: ~1,700 per 12 s at
+ * 500/s, each reading the whole table), and of `postings` in the ledger's balance trigger once a
+ * table was analyzed empty. They were most of PostgreSQL's CPU. The rows go in with SQL, not
+ * through the API: history, not load.
+ */
+async function seedHistory(sql: Pool, people: readonly string[]): Promise<void> {
+  // 0: a new, empty database without statistics, as the bench ran before session 6.
+  if (SEED_PAYMENTS === 0) return;
+  const started = performance.now();
+  await sql.query('BEGIN');
+  await sql.query(
+    `INSERT INTO ledger_accounts (id, kind, user_id, currency)
+     SELECT gen_random_uuid(), kind::ledger_account_kind, user_id, 'EUR'
+     FROM (VALUES ('provider_clearing', $2::uuid), ('fee_revenue', $2::uuid)) AS platform (kind, user_id)
+     UNION ALL
+     SELECT gen_random_uuid(), 'user', person, 'EUR' FROM unnest($1::uuid[]) AS person`,
+    [people, PLATFORM_OWNER_ID],
+  );
+  await sql.query(
+    `WITH history AS (
+       SELECT gen_random_uuid() AS id, i, $1::uuid[] AS people, cardinality($1::uuid[]) AS n,
+              500 + i % 1000 AS amount, now() - make_interval(secs => i) AS at
+       FROM generate_series(1, $2::int) AS i
+     ),
+     paid AS (
+       INSERT INTO payments (id, payer_id, payee_id, amount_minor, currency, fee_minor, status,
+                             provider_charge_id, created_at, updated_at, settled_at)
+       SELECT id, people[1 + i % n], people[1 + (i + 1) % n], amount, 'EUR', 0, 'settled',
+              'seed-' || i, at, at, at
+       FROM history
+       RETURNING id, payer_id, payee_id, amount_minor, created_at
+     ),
+     remembered AS (
+       INSERT INTO idempotency_keys (scope, actor_id, key, request_hash, response, resource_id,
+                                     created_at, expires_at)
+       SELECT 'create_payment', payer_id, 'seed-' || id, repeat('0', 64), decode('00', 'hex'), id, created_at,
+              created_at + interval '24 hours'
+       FROM paid
+     ),
+     relayed AS (
+       INSERT INTO outbox_events (id, queue, name, payload, options, created_at, published_at, attempts)
+       SELECT gen_random_uuid(), 'payment-settlement', 'settle-payment',
+              jsonb_build_object('paymentId', id), '{}', created_at, created_at, 1
+       FROM paid
+     ),
+     booked AS (
+       INSERT INTO ledger_transactions (id, kind, reference, payment_id, created_at)
+       SELECT gen_random_uuid(), 'settlement', 'settlement:' || id, id, created_at FROM paid
+       RETURNING id, payment_id
+     )
+     INSERT INTO postings (transaction_id, account_id, currency, amount_minor, created_at)
+     SELECT booked.id, account.id, 'EUR', leg.amount, paid.created_at
+     FROM booked
+     JOIN paid ON paid.id = booked.payment_id
+     CROSS JOIN LATERAL (VALUES ('provider_clearing'::ledger_account_kind, $3::uuid, -paid.amount_minor),
+                                ('user', paid.payee_id, paid.amount_minor)) AS leg (kind, owner, amount)
+     JOIN ledger_accounts AS account
+       ON account.kind = leg.kind AND account.user_id = leg.owner AND account.currency = 'EUR'`,
+    [people, SEED_PAYMENTS, PLATFORM_OWNER_ID],
+  );
+  await sql.query('COMMIT');
+  await sql.query('ANALYZE');
+  process.stderr.write(
+    `seeded ${SEED_PAYMENTS} settled payments in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 const KEY_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
@@ -275,10 +356,13 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
   cleanups.push(() => stopProcess(server.child));
   const worker = WITH_WORKER ? await startChild('worker', env) : undefined;
   if (worker) cleanups.push(() => stopProcess(worker.child));
+  if (worker?.child.pid !== undefined && WORKER_NICE !== 0)
+    setPriority(worker.child.pid, WORKER_NICE);
   const sql = new Pool({ connectionString: database.url, max: 1 });
   cleanups.push(() => sql.end());
   const people = Array.from({ length: 200 }, () => randomUUID());
   for (const id of people) users.users.add(id);
+  await seedHistory(sql, people);
   const client = createLoadClient(`127.0.0.1:${server.port}`, people);
   cleanups.push(() => client.close());
   let sequence = 0;
@@ -317,7 +401,33 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       );
       return Number(rows[0]?.count ?? 0);
     };
+    // What PostgreSQL had to write and commit: deterministic where CPU figures are noisy. WAL is
+    // the cluster's (nothing else writes during a run); commits are this database's, as the
+    // statistics system has them (backends report at most once a second: close, not exact).
+    const databaseWork = async (): Promise<{ walLsn: string; commits: number }> => {
+      const { rows } = await sql.query<{ walLsn: string; commits: string }>(
+        `SELECT pg_current_wal_lsn()::text AS "walLsn", xact_commit::text AS commits
+         FROM pg_stat_database WHERE datname = current_database()`,
+      );
+      return { walLsn: rows[0].walLsn, commits: Number(rows[0].commits) };
+    };
+    const databaseWorkPer = async (
+      before: { walLsn: string; commits: number },
+      units: number,
+    ): Promise<{ walBytes: number; commits: number }> => {
+      await sql.query('SELECT pg_stat_clear_snapshot()');
+      const after = await databaseWork();
+      const { rows } = await sql.query<{ bytes: string }>(
+        'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes',
+        [after.walLsn, before.walLsn],
+      );
+      return {
+        walBytes: Math.round(Number(rows[0].bytes) / units),
+        commits: Number(((after.commits - before.commits) / units).toFixed(3)),
+      };
+    };
     const settledBefore = await countSettled();
+    const databaseBefore = await databaseWork();
     const stopProfile = await profileSelf();
     const cpuBefore = cpuByProcess();
     const throughputStarted = performance.now();
@@ -343,6 +453,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     const throughputWallSeconds = (performance.now() - throughputStarted) / 1000;
     await stopProfile();
     const settledDuringThroughput = (await countSettled()) - settledBefore;
+    const databasePerCreate = await databaseWorkPer(databaseBefore, completed);
 
     // Phase 1 leaves the worker a backlog (creates outrun settlement in a closed loop). Measured
     // on top of it, phase 2's tail would be the backlog's drain competing for the CPU, not the
@@ -356,6 +467,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     };
     const backlog = await countUnsettled();
     const cpuBeforeDrain = cpuByProcess();
+    const databaseBeforeDrain = await databaseWork();
     const drainStarted = performance.now();
     let unsettled = backlog;
     while (WITH_WORKER && unsettled > 0 && performance.now() - drainStarted < DRAIN_LIMIT_MS) {
@@ -366,11 +478,20 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     // What one settlement costs, with nothing else running: the worker's CPU, its share of
     // PostgreSQL, Redis and the simulator (the server and the load generator are idle here).
     const cpuDrain = cpuSpent(cpuBeforeDrain, cpuByProcess(), roles);
+    const databasePerSettlement = await databaseWorkPer(
+      databaseBeforeDrain,
+      Math.max(1, backlog - unsettled),
+    );
+    // For pg_waldump --stats over the drain: what the WAL of a settlement is made of.
+    process.stderr.write(
+      `drain WAL from ${databaseBeforeDrain.walLsn} to ${(await databaseWork()).walLsn}\n`,
+    );
 
     const latencies: number[] = [];
     const trace: string[] | undefined = LATENCY_TRACE ? [] : undefined;
     let latencyErrors = 0;
     const pending: Array<Promise<void>> = [];
+    const cpuBeforeLatency = cpuByProcess();
     const start = performance.now();
     // The first LEAD_IN_MS of the schedule run but are not measured: the server and the worker
     // go from the drain (no creates) to the rate, as a steady service would not.
@@ -396,6 +517,9 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       );
     }
     await Promise.all(pending);
+    // The steady state's cost: every create of the schedule and whatever the worker settled
+    // meanwhile (see paymentsByStatusAtEnd for what it left).
+    const cpuLatency = cpuSpent(cpuBeforeLatency, cpuByProcess(), roles);
     if (trace && LATENCY_TRACE)
       writeFileSync(LATENCY_TRACE, `sent_ms\tlatency_ms\n${trace.join('\n')}\n`);
     const loadAfterLatency = load();
@@ -416,6 +540,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       workerRunning: WITH_WORKER,
       settlementBatchMaxSize: Number(SETTLEMENT_BATCH),
       settlementConcurrency: Number(SETTLEMENT_CONCURRENCY),
+      seededPayments: SEED_PAYMENTS,
       paymentsByStatusAtEnd: Object.fromEntries(
         statuses.map((row) => [row.status, Number(row.count)]),
       ),
@@ -434,6 +559,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         // The work each create costs, wherever it runs (settlement included only as far as the
         // worker kept up): comparable across runs even when neighbours take CPU.
         cpuMsPerCreate: cpuMsPer(cpuThroughput, completed),
+        // WAL bytes written and transactions committed per create, settlement included as above.
+        databasePerCreate,
       },
       // The settlement backlog phase 1 left, drained before phase 2 (worker alone, no creates).
       drain: {
@@ -444,6 +571,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
           drainSeconds > 0 ? Math.round((backlog - unsettled) / drainSeconds) : null,
         cpuSeconds: cpuDrain,
         cpuMsPerSettlement: cpuMsPer(cpuDrain, backlog - unsettled),
+        databasePerSettlement,
       },
       latency: {
         ratePerSecond: RATE,
@@ -453,6 +581,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         p50Ms: Number(percentile(latencies, 50).toFixed(1)),
         p99Ms: Number(percentile(latencies, 99).toFixed(1)),
         maxMs: Number((latencies.at(-1) ?? NaN).toFixed(1)),
+        cpuMsPerCreate: cpuMsPer(cpuLatency, Math.max(1, total)),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
