@@ -492,6 +492,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     let latencyErrors = 0;
     const pending: Array<Promise<void>> = [];
     const cpuBeforeLatency = cpuByProcess();
+    const latencyStartedAt = Date.now();
     const start = performance.now();
     // The first LEAD_IN_MS of the schedule run but are not measured: the server and the worker
     // go from the drain (no creates) to the rate, as a steady service would not.
@@ -523,6 +524,20 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     if (trace && LATENCY_TRACE)
       writeFileSync(LATENCY_TRACE, `sent_ms\tlatency_ms\n${trace.join('\n')}\n`);
     const loadAfterLatency = load();
+    // Autovacuum's rounds, in seconds from the start of phase 2 (negative: before it), newest per
+    // table: a vacuum of a large table inside the measured window is CPU the creates wait for.
+    const { rows: autovacuum } = await sql.query<{
+      table: string;
+      vacuum: string | null;
+      analyze: string | null;
+    }>(
+      `SELECT relname AS table,
+              round(extract(epoch FROM last_autovacuum - $1::timestamptz)::numeric, 1)::text AS vacuum,
+              round(extract(epoch FROM last_autoanalyze - $1::timestamptz)::numeric, 1)::text AS analyze
+       FROM pg_stat_user_tables
+       WHERE last_autovacuum IS NOT NULL OR last_autoanalyze IS NOT NULL ORDER BY relname`,
+      [new Date(latencyStartedAt).toISOString()],
+    );
     latencies.sort((a, b) => a - b);
     // Did the worker keep up? (Settlement is asynchronous: creates/s does not wait for it.)
     const { rows: statuses } = await sql.query<{ status: string; count: string }>(
@@ -582,6 +597,15 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         p99Ms: Number(percentile(latencies, 99).toFixed(1)),
         maxMs: Number((latencies.at(-1) ?? NaN).toFixed(1)),
         cpuMsPerCreate: cpuMsPer(cpuLatency, Math.max(1, total)),
+        autovacuumSecondsFromStart: Object.fromEntries(
+          autovacuum.map((row) => [
+            row.table,
+            {
+              vacuum: row.vacuum === null ? null : Number(row.vacuum),
+              analyze: row.analyze === null ? null : Number(row.analyze),
+            },
+          ]),
+        ),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
