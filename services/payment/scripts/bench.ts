@@ -404,26 +404,35 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     // What PostgreSQL had to write and commit: deterministic where CPU figures are noisy. WAL is
     // the cluster's (nothing else writes during a run); commits are this database's, as the
     // statistics system has them (backends report at most once a second: close, not exact).
-    const databaseWork = async (): Promise<{ walLsn: string; commits: number }> => {
+    interface DatabaseWork {
+      readonly walLsn: string;
+      readonly commits: number;
+    }
+    const databaseWork = async (): Promise<DatabaseWork> => {
       const { rows } = await sql.query<{ walLsn: string; commits: string }>(
         `SELECT pg_current_wal_lsn()::text AS "walLsn", xact_commit::text AS commits
          FROM pg_stat_database WHERE datname = current_database()`,
       );
       return { walLsn: rows[0].walLsn, commits: Number(rows[0].commits) };
     };
+    /** What was written and committed since `before`, per unit, and where the WAL is now. */
     const databaseWorkPer = async (
-      before: { walLsn: string; commits: number },
+      before: DatabaseWork,
       units: number,
-    ): Promise<{ walBytes: number; commits: number }> => {
-      await sql.query('SELECT pg_stat_clear_snapshot()');
-      const after = await databaseWork();
-      const { rows } = await sql.query<{ bytes: string }>(
-        'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes',
-        [after.walLsn, before.walLsn],
+    ): Promise<{ perUnit: { walBytes: number; commits: number }; walLsn: string }> => {
+      const { rows } = await sql.query<{ walLsn: string; walBytes: string; commits: string }>(
+        `SELECT pg_current_wal_lsn()::text AS "walLsn",
+                pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS "walBytes",
+                xact_commit::text AS commits
+         FROM pg_stat_database WHERE datname = current_database()`,
+        [before.walLsn],
       );
       return {
-        walBytes: Math.round(Number(rows[0].bytes) / units),
-        commits: Number(((after.commits - before.commits) / units).toFixed(3)),
+        perUnit: {
+          walBytes: Math.round(Number(rows[0].walBytes) / units),
+          commits: Number(((Number(rows[0].commits) - before.commits) / units).toFixed(3)),
+        },
+        walLsn: rows[0].walLsn,
       };
     };
     const settledBefore = await countSettled();
@@ -453,7 +462,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     const throughputWallSeconds = (performance.now() - throughputStarted) / 1000;
     await stopProfile();
     const settledDuringThroughput = (await countSettled()) - settledBefore;
-    const databasePerCreate = await databaseWorkPer(databaseBefore, completed);
+    const databasePerCreate = (await databaseWorkPer(databaseBefore, completed)).perUnit;
 
     // Phase 1 leaves the worker a backlog (creates outrun settlement in a closed loop). Measured
     // on top of it, phase 2's tail would be the backlog's drain competing for the CPU, not the
@@ -478,13 +487,14 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     // What one settlement costs, with nothing else running: the worker's CPU, its share of
     // PostgreSQL, Redis and the simulator (the server and the load generator are idle here).
     const cpuDrain = cpuSpent(cpuBeforeDrain, cpuByProcess(), roles);
-    const databasePerSettlement = await databaseWorkPer(
+    const drainDatabase = await databaseWorkPer(
       databaseBeforeDrain,
       Math.max(1, backlog - unsettled),
     );
+    const databasePerSettlement = drainDatabase.perUnit;
     // For pg_waldump --stats over the drain: what the WAL of a settlement is made of.
     process.stderr.write(
-      `drain WAL from ${databaseBeforeDrain.walLsn} to ${(await databaseWork()).walLsn}\n`,
+      `drain WAL from ${databaseBeforeDrain.walLsn} to ${drainDatabase.walLsn}\n`,
     );
 
     const latencies: number[] = [];
