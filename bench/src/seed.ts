@@ -77,9 +77,11 @@ export async function seedDatabases(
        FROM generate_series(1, $1::int) AS i`,
       [sizes.articles, userIds],
     );
+    // hashtext is a signed int4: abs(-2^31), or a hash near 2^31 plus k, overflows int4 and failed
+    // about one full seed in 400 ("integer out of range"; seen once), hence the bigint arithmetic.
     const tagged = await client.query(
       `INSERT INTO article_tags (article_id, tag, published_at)
-       SELECT a.id, 'tag-' || ((abs(hashtext(a.id::text)) + k * 37) % ${TAG_COUNT}), a.published_at
+       SELECT a.id, 'tag-' || ((abs(hashtext(a.id::text)::bigint) + k * 37) % ${TAG_COUNT}), a.published_at
        FROM articles a CROSS JOIN generate_series(0, $1::int - 1) AS k
        WHERE a.slug LIKE 'bench-%'
        ON CONFLICT DO NOTHING`,
@@ -87,7 +89,7 @@ export async function seedDatabases(
     );
     const commented = await client.query(
       `INSERT INTO comments (id, article_id, author_id, body, created_at)
-       SELECT gen_random_uuid(), a.id, ($2::uuid[])[1 + ((abs(hashtext(a.id::text)) + k) % array_length($2::uuid[], 1))],
+       SELECT gen_random_uuid(), a.id, ($2::uuid[])[1 + ((abs(hashtext(a.id::text)::bigint) + k) % array_length($2::uuid[], 1))::int],
               'A seeded comment, number ' || k || ', with a few words of agreement.', a.published_at + make_interval(secs => k)
        FROM articles a CROSS JOIN generate_series(1, $1::int) AS k
        WHERE a.slug LIKE 'bench-%'`,
