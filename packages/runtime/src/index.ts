@@ -9,3 +9,6 @@ export {
   type RunProcessOptions,
   type Runnable,
 } from './run-process';
+// Group commit: calls made while a write is in flight are written together as the next batch
+// (the payment worker's settlements, the gateway's rate-limit counters).
+export { groupCommit, type BatchWriter, type GroupCommitOptions } from './group-commit';

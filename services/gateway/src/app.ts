@@ -23,6 +23,7 @@ import { registerOpenApi } from './openapi/openapi';
 import { PageCache } from './page-cache/page-cache';
 import { registerPaymentRoutes } from './payments/payments.routes';
 import { webhookRoutes } from './payments/webhooks.routes';
+import { batchedRedisStore } from './rate-limit/batched-redis-store';
 import { LoginFailureLimiter } from './rate-limit/login-failures';
 import { registerUserRoutes } from './users/users.routes';
 
@@ -150,8 +151,7 @@ async function configure(app: FastifyInstance, options: BuildAppOptions): Promis
     global: true,
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW_MS,
-    redis,
-    nameSpace: `${config.REDIS_KEY_PREFIX}:rate-limit:`,
+    store: batchedRedisStore({ redis, keyPrefix: `${config.REDIS_KEY_PREFIX}:rate-limit:` }),
     // A Redis outage must not take the API down with it.
     skipOnError: true,
     keyGenerator: (request) => request.ip,

@@ -1,4 +1,5 @@
 import { type JobProcessor, PermanentJobError } from '@strata/queue';
+import { groupCommit, type GroupCommitOptions } from '@strata/runtime';
 import { type LedgerAccountDirectory } from '../ledger/ledger.repository';
 import { type PaymentProvider } from '../provider/payment-provider';
 import { type SqlRunner } from '../sql-runner';
@@ -10,7 +11,6 @@ import {
   settleCharges,
 } from './charge-outcome';
 import { type EffectSink, runEffects } from './effects';
-import { groupCommit, type GroupCommitOptions } from './group-commit';
 
 export interface SettlementDependencies {
   /** Statements on the pool: each is its own transaction (no interactive transaction needed). */

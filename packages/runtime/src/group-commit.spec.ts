@@ -84,6 +84,25 @@ describe('groupCommit', () => {
     ]);
   });
 
+  it('fails every input of a failed batch with its error when retryFailedBatchInputsAlone is false', async () => {
+    const writer = controlledWriter((input) => input === 3);
+    const write = groupCommit(writer.write, {
+      maxBatchSize: 50,
+      maxConcurrentBatches: 1,
+      retryFailedBatchInputsAlone: false,
+    });
+    const results = settle([1, 2, 3].map((input) => write(input)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await writer.finishAll();
+    expect(writer.batches).toEqual([[1, 2, 3]]);
+    const failure = { status: 'rejected', reason: new Error('cannot write 3') };
+    expect(await results).toEqual([failure, failure, failure]);
+    const later = write(4);
+    await new Promise((resolve) => setImmediate(resolve));
+    await writer.finishAll();
+    await expect(later).resolves.toBe(40);
+  });
+
   it('rejects a call whose own write fails, and keeps serving later calls', async () => {
     const writer = controlledWriter((input) => input === 1);
     const write = groupCommit(writer.write, { maxBatchSize: 50, maxConcurrentBatches: 1 });

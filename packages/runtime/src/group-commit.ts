@@ -3,6 +3,13 @@ export interface GroupCommitOptions {
   readonly maxBatchSize: number;
   /** Batches in flight at once; calls beyond them wait and form the next batch. */
   readonly maxConcurrentBatches: number;
+  /**
+   * Whether a failed batch of several inputs is written again one input at a time (default true:
+   * right when one input can fail a statement alone). False fails every input of the batch with
+   * the batch's error: for writes no single input can fail, where the error is always about the
+   * store (down, slow) and writing again would only double the wait.
+   */
+  readonly retryFailedBatchInputsAlone?: boolean;
 }
 
 /**
@@ -26,7 +33,7 @@ interface Waiting<Input, Output> {
  *
  * A failed batch of several inputs is written again one input at a time (it was all or nothing,
  * so nothing of it stayed), so an input that fails the statement fails alone and the others'
- * callers get their results.
+ * callers get their results; unless `retryFailedBatchInputsAlone` is false.
  */
 export function groupCommit<Input, Output>(
   writeBatch: BatchWriter<Input, Output>,
@@ -34,6 +41,7 @@ export function groupCommit<Input, Output>(
 ): (input: Input) => Promise<Output> {
   const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize));
   const maxConcurrentBatches = Math.max(1, Math.floor(options.maxConcurrentBatches));
+  const retryAlone = options.retryFailedBatchInputsAlone ?? true;
   const waiting: Array<Waiting<Input, Output>> = [];
   let inFlight = 0;
   let pumpScheduled = false;
@@ -58,7 +66,11 @@ export function groupCommit<Input, Output>(
         throw new Error(
           `batch writer returned ${outputs.length} outputs for ${batch.length} inputs`,
         );
-    } catch {
+    } catch (error) {
+      if (!retryAlone) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
       // The batch's own error is each input's error again if it is not about one input (the
       // database is down): the callers see it from their own writes.
       await Promise.all(batch.map(writeOne));
