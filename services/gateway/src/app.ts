@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { type Logger } from '@strata/logger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { AccessTokenVerifier } from './auth/access-token.verifier';
 import { installAuthentication } from './auth/authenticate.hook';
 import { SigningKeyStore } from './auth/signing-keys';
@@ -57,7 +57,8 @@ function createFastify(config: GatewayConfig, logger: Logger): FastifyInstance {
     requestIdHeader: false,
     genReqId: requestIdFor,
     // The platform's one log key for it (gRPC services and jobs write `requestId`), not `reqId`.
-    requestIdLogLabel: 'requestId',
+    // Given to the LogController: the top-level `requestIdLogLabel` is deprecated (FSTDEP024).
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: false },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
