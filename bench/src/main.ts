@@ -390,8 +390,10 @@ async function main(): Promise<void> {
     const coldIds = seeded.articleIds.slice(200, 200 + (quick ? 500 : 2_000));
     const auth = { authorization: `Bearer ${readerToken}` };
 
-    // The three bench servers are independent processes: start them together.
-    const [baseline, cold, rawPg] = await Promise.all([
+    // The three bench servers are independent processes: start them together. Every start is
+    // waited for, even after one failed, so each server that did start is stopped at the end (a
+    // server left running would keep this process alive after the error).
+    const starts = await Promise.allSettled([
       Promise.all([
         copyResponse(`${active.publicUrl}${listPath}`, {}),
         copyResponse(`${active.publicUrl}${warmPaths[0]}`, auth),
@@ -399,7 +401,13 @@ async function main(): Promise<void> {
       startColdContentService(active),
       startRawPgContentBaseline(active),
     ]);
-    servers.push(...baseline.servers, cold.server, rawPg.server);
+    const [baselineStart, coldStart, rawPgStart] = starts;
+    if (baselineStart.status === 'fulfilled') servers.push(...baselineStart.value.servers);
+    if (coldStart.status === 'fulfilled') servers.push(coldStart.value.server);
+    if (rawPgStart.status === 'fulfilled') servers.push(rawPgStart.value.server);
+    const baseline = settledValue(baselineStart);
+    const cold = settledValue(coldStart);
+    const rawPg = settledValue(rawPgStart);
 
     // Idle memory: everything started, nothing loaded yet.
     await new Promise((resolvePromise) => setTimeout(resolvePromise, quick ? 500 : 2_000));
@@ -655,6 +663,11 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   }
+}
+
+function settledValue<Value>(result: PromiseSettledResult<Value>): Value {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 main().catch((error: unknown) => {
