@@ -59,16 +59,14 @@ export function incrementCounters(redis: Redis) {
       else byKey.set(increment.key, { windowMs: increment.windowMs, callers: [index] });
     });
     const keys = [...byKey.keys()];
-    const args = [...byKey.values()].flatMap((counter) => [
-      counter.callers.length,
-      counter.windowMs,
-    ]);
+    const counters = [...byKey.values()];
+    const args = counters.flatMap((counter) => [counter.callers.length, counter.windowMs]);
     const reply = await redis.eval(INCREMENT_COUNTERS_SCRIPT, keys.length, ...keys, ...args);
     if (!Array.isArray(reply) || reply.length !== keys.length * 2) {
       throw new Error('unexpected reply from the rate-limit counter script');
     }
     const states = new Array<CounterState>(increments.length);
-    [...byKey.values()].forEach((counter, keyIndex) => {
+    counters.forEach((counter, keyIndex) => {
       const current = Number(reply[keyIndex * 2]);
       const ttl = Number(reply[keyIndex * 2 + 1]);
       const first = current - counter.callers.length + 1;
