@@ -92,6 +92,11 @@ describe('CreateRefund (acceptance 6)', () => {
 
   it('serialises concurrent refunds so that together they cannot overdraw', async () => {
     const { payer, payee, paymentId } = await settledPayment(1_000);
+    // The refunds stay pending until the worker resumes below, so the request after the last one
+    // meets requested refunds, not a payment already REFUNDED (which is refused for that reason
+    // instead: asserted at the end).
+    const refundWorker = stack.worker!.refunds.current;
+    await refundWorker.pause();
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, index) =>
         stack.client.createRefund({
@@ -127,6 +132,7 @@ describe('CreateRefund (acceptance 6)', () => {
         }),
       ),
     ).toEqual({ code: status.FAILED_PRECONDITION, reason: 'ERROR_REASON_REFUND_EXCEEDS_CAPTURED' });
+    await refundWorker.resume();
 
     const refunded = await stack.eventually(async () => {
       const current = await stack.client.getPayment({ actor: actor(payer), paymentId });
