@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EMAIL_QUEUE, sendEmailJob, type EmailJobPayload } from '@strata/jobs';
 import { captureLogs, createLogger } from '@strata/logger';
-import { createProducer, type Producer } from '@strata/queue';
+import { createProducer, jobOptionsFor, type Producer } from '@strata/queue';
 import { PrivateRedis, waitFor } from '@strata/testing';
 import { buildNotificationApp, type NotificationApp } from './notification-app';
 import { startFakeUserServer, type FakeUserServer } from './testing/fake-user.server';
@@ -11,6 +11,8 @@ import { startTestSmtpServer, type TestSmtpServer } from './testing/smtp-test.se
 // A redis-server of this test's own (never the shared one) is killed and started again on the
 // same port under a running worker with the production watchdog settings.
 jest.setTimeout(90_000);
+
+const PRODUCTION_RETRY = jobOptionsFor(sendEmailJob);
 
 function email(label: string): EmailJobPayload {
   return {
@@ -44,6 +46,13 @@ describe('Redis restarted under a running email worker', () => {
 
   it('consumes again within 30 s, with no manual action', async () => {
     const logs = captureLogs();
+    // A failure of the waits below is rare and load-dependent: keep what the worker and its
+    // watchdog logged, and how far delivery got.
+    const withLogs = (error: unknown): never => {
+      throw new Error(
+        `${String(error)}; ${smtp.messages.length} message(s) delivered; logs:\n${logs.text()}`,
+      );
+    };
     const logger = createLogger({ name: 'restart-test', level: 'info', destination: logs.stream });
     const config = testConfig({
       REDIS_QUEUE_URL: redis.url,
@@ -64,10 +73,14 @@ describe('Redis restarted under a running email worker', () => {
     const restartedAt = Date.now();
 
     // Producers in other services keep offering jobs; the first that Redis takes must be consumed.
+    // With the production retries: the worker's and the idempotency store's connections come back
+    // on their own jittered schedules, up to a second or more apart under load, and an attempt
+    // made in between fails. FAST_RETRY's three attempts within ~0.3 s could all land in that gap
+    // (reproduced by delaying the store's reconnect: the job failed permanently, test at 34 s).
     await waitFor(
       async () => {
         try {
-          await producer.addRaw(EMAIL_QUEUE, sendEmailJob.name, email('after'), FAST_RETRY);
+          await producer.addRaw(EMAIL_QUEUE, sendEmailJob.name, email('after'), PRODUCTION_RETRY);
           return true;
         } catch {
           return false;
@@ -75,8 +88,8 @@ describe('Redis restarted under a running email worker', () => {
       },
       20_000,
       200,
-    );
-    await waitFor(() => smtp.messages.length === 2, 30_000, 100);
+    ).catch(withLogs);
+    await waitFor(() => smtp.messages.length === 2, 30_000, 100).catch(withLogs);
     const elapsedMs = Date.now() - restartedAt;
 
     expect(elapsedMs).toBeLessThan(30_000);
