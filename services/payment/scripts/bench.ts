@@ -22,6 +22,9 @@
 //                           0 = a new database without statistics (the bench before session 6)
 //   BENCH_WORKER_NICE (0)   the worker process's nice value (diagnostic: does settlement keep up
 //                           when request serving has the CPU first?)
+//   BENCH_CLIENT (http2)    the load generator's gRPC client: http2 (gRPC's wire format over
+//                           node:http2, see createHttp2LoadClient) or grpc-js (a bare grpc-js
+//                           client, the bench's client before session 9)
 //   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
 //                           ceiling; the acceptance number is with the worker running)
 //   BENCH_CPU_PROF_DIR      when set, the server and the worker run with --cpu-prof into that
@@ -31,6 +34,7 @@
 //   BENCH_RATE=0            skips phase 2 (e.g. to profile phase 1 alone)
 //   BENCH_LATENCY_TRACE     a file: phase 2 writes each create's send time and latency there (TSV)
 import { randomUUID } from 'node:crypto';
+import http2 from 'node:http2';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -58,6 +62,7 @@ const POOL = process.env.BENCH_POOL ?? '20';
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
+const LOAD_CLIENT = process.env.BENCH_CLIENT === 'grpc-js' ? 'grpc-js' : 'http2';
 const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '20';
 const SETTLEMENT_CONCURRENCY = process.env.BENCH_SETTLEMENT_CONCURRENCY ?? '100';
 const WORKER_NICE = Number(process.env.BENCH_WORKER_NICE ?? 0);
@@ -178,16 +183,8 @@ async function seedHistory(sql: Pool, people: readonly string[]): Promise<void> 
 const KEY_PLACEHOLDER = '00000000-0000-4000-8000-000000000000';
 const DEADLINE_MS = 10_000;
 
-/**
- * The load generator's client. It is not the system under test, so it is kept lean: a bare
- * grpc-js client (no interceptors, no retries, no request context; the service's own client kit
- * costs ~3× the CPU per call) sending request bodies encoded once per payer, with only the
- * idempotency key written into a copy per request (a UUID is always 36 ASCII bytes). Payer i tips
- * payee i + 1, amounts 500 + i minor units; the server still parses and validates every request.
- */
-function createLoadClient(target: string, people: readonly string[]) {
-  const client = new Client(target, credentials.createInsecure(), { 'grpc.enable_retries': 0 });
-  const { path: methodPath } = PaymentServiceService.createPayment;
+/** Request bodies encoded once per payer; only the idempotency key is written per request. */
+function requestTemplates(people: readonly string[]) {
   const templates = people.map((payer, index) => {
     const body = Buffer.from(
       paymentV1.CreatePaymentRequest.encode({
@@ -199,12 +196,36 @@ function createLoadClient(target: string, people: readonly string[]) {
     );
     return { body, keyOffset: body.indexOf(KEY_PLACEHOLDER) };
   });
+  return (sequence: number, prefix = 0): Buffer => {
+    const template = templates[sequence % templates.length];
+    const body = Buffer.alloc(prefix + template.body.length);
+    template.body.copy(body, prefix);
+    body.write(randomUUID(), prefix + template.keyOffset, 'latin1');
+    return body;
+  };
+}
+
+interface LoadClient {
+  /** Resolves to the encoded CreatePaymentResponse. */
+  createPayment(sequence: number): Promise<Buffer>;
+  close(): void;
+}
+
+/**
+ * The load generator's client. It is not the system under test, so it is kept lean: a bare
+ * grpc-js client (no interceptors, no retries, no request context; the service's own client kit
+ * costs ~3× the CPU per call) sending request bodies encoded once per payer, with only the
+ * idempotency key written into a copy per request (a UUID is always 36 ASCII bytes). Payer i tips
+ * payee i + 1, amounts 500 + i minor units; the server still parses and validates every request.
+ */
+function createGrpcJsLoadClient(target: string, people: readonly string[]): LoadClient {
+  const client = new Client(target, credentials.createInsecure(), { 'grpc.enable_retries': 0 });
+  const { path: methodPath } = PaymentServiceService.createPayment;
+  const requestBody = requestTemplates(people);
   const identity = (buffer: Buffer) => buffer;
   return {
     createPayment(sequence: number): Promise<Buffer> {
-      const template = templates[sequence % templates.length];
-      const body = Buffer.from(template.body);
-      body.write(randomUUID(), template.keyOffset, 'latin1');
+      const body = requestBody(sequence);
       return new Promise((resolve, reject) => {
         client.makeUnaryRequest(
           methodPath,
@@ -222,6 +243,69 @@ function createLoadClient(target: string, people: readonly string[]) {
       });
     },
     close: () => client.close(),
+  };
+}
+
+/**
+ * The same calls as gRPC over one HTTP/2 connection of node:http2, without grpc-js's client
+ * (channel, call stack, metadata, status objects): what h2load or ghz would send, at about half
+ * the load generator's CPU per call (services/payment/README.md, "Session 9"). The wire format is
+ * gRPC's: a POST of one length-prefixed message, the status in the trailers (or, for an error
+ * without a body, in the headers: "trailers-only").
+ */
+function createHttp2LoadClient(target: string, people: readonly string[]): LoadClient {
+  const session = http2.connect(`http://${target}`);
+  session.on('error', (error: Error) => process.stderr.write(`load client: ${error.message}\n`));
+  const { path: methodPath } = PaymentServiceService.createPayment;
+  const requestBody = requestTemplates(people);
+  const headers = {
+    ':method': 'POST',
+    ':path': methodPath,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    'grpc-timeout': `${DEADLINE_MS}m`,
+  };
+  const header = (headers: http2.IncomingHttpHeaders, name: string): string | undefined => {
+    const value = headers[name];
+    return Array.isArray(value) ? value.join(',') : value;
+  };
+  const statusError = (headers: http2.IncomingHttpHeaders): Error =>
+    new Error(
+      `gRPC status ${header(headers, 'grpc-status')}: ${decodeURIComponent(header(headers, 'grpc-message') ?? '')}`,
+    );
+  return {
+    createPayment(sequence: number): Promise<Buffer> {
+      // The 5-byte gRPC message prefix: not compressed, then the length (big-endian).
+      const frame = requestBody(sequence, 5);
+      frame.writeUInt32BE(frame.length - 5, 1);
+      return new Promise((resolve, reject) => {
+        const stream = session.request(headers);
+        const chunks: Buffer[] = [];
+        let settled = false;
+        const finish = (error: Error | undefined, value?: Buffer) => {
+          if (settled) return;
+          settled = true;
+          if (error) reject(error);
+          else resolve(value ?? Buffer.alloc(0));
+        };
+        stream.on('response', (responseHeaders: http2.IncomingHttpHeaders) => {
+          const status = header(responseHeaders, 'grpc-status');
+          if (status !== undefined && status !== '0') finish(statusError(responseHeaders));
+        });
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
+          if (header(trailers, 'grpc-status') !== '0') return finish(statusError(trailers));
+          const message = Buffer.concat(chunks);
+          if (message.length < 5 || message.readUInt32BE(1) !== message.length - 5)
+            return finish(new Error(`malformed response (${message.length} bytes)`));
+          finish(undefined, message.subarray(5));
+        });
+        stream.on('error', (error: Error) => finish(error));
+        stream.on('close', () => finish(new Error(`stream closed (code ${stream.rstCode})`)));
+        stream.end(frame);
+      });
+    },
+    close: () => session.close(),
   };
 }
 
@@ -363,7 +447,10 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
   const people = Array.from({ length: 200 }, () => randomUUID());
   for (const id of people) users.users.add(id);
   await seedHistory(sql, people);
-  const client = createLoadClient(`127.0.0.1:${server.port}`, people);
+  const client =
+    LOAD_CLIENT === 'grpc-js'
+      ? createGrpcJsLoadClient(`127.0.0.1:${server.port}`, people)
+      : createHttp2LoadClient(`127.0.0.1:${server.port}`, people);
   cleanups.push(() => client.close());
   let sequence = 0;
   const createOne = async (): Promise<number> => {
@@ -371,6 +458,12 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     await client.createPayment(sequence++);
     return performance.now() - started;
   };
+  // The load client reads gRPC's framing only; one decoded answer shows it reads the right bytes.
+  const { payment: first } = paymentV1.CreatePaymentResponse.decode(
+    await client.createPayment(sequence++),
+  );
+  if (first?.status !== paymentV1.PaymentStatus.PENDING || !first.id)
+    throw new Error(`unexpected first response: ${JSON.stringify(first)}`);
 
   {
     // Warm-up (JIT, pools, channels, payee cache); failures here are only counted.
@@ -555,6 +648,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     );
 
     const result = {
+      loadClient: LOAD_CLIENT,
       loadAverage1m5m15m: {
         before: loadBefore,
         afterThroughput: loadAfterThroughput,

@@ -2,14 +2,22 @@ import { closeRedis, createRedisClient, waitUntilReady } from '@strata/cache';
 import { PaymentServiceService, UserServiceClient } from '@strata/contracts';
 import { createGrpcClient, createGrpcServer, createServerLifecycle } from '@strata/grpc';
 import { type Logger } from '@strata/logger';
+import { groupCommit } from '@strata/runtime';
 import { Redis } from 'ioredis';
 import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
 import { SERVICE_NAME, type PaymentServiceConfig } from './config';
 import { openPaymentDatabase } from './database';
 import { RealtimePublisher } from './events/realtime.publisher';
 import { paymentServiceHandlers } from './grpc/payment.handlers';
+import { insertPayments, type PaymentInsert } from './payments/create-payment.repository';
 import { UserServicePayeeDirectory } from './payments/payee-directory';
 import { type EffectSink } from './settlement/effects';
+
+/**
+ * CreatePayment statements in flight at once: while they are written, the creates arriving form
+ * the next batch. More would take more pooled connections for smaller batches.
+ */
+const CREATE_PAYMENT_CONCURRENT_BATCHES = 2;
 
 export interface PaymentApp {
   /** Binds the gRPC server (and the metrics endpoint when configured). */
@@ -81,7 +89,15 @@ export function buildApp(
       balanceCache,
       createPayment: {
         database: database.prisma,
-        pool: database.pool,
+        // The creates that arrive while earlier ones are being written go together as one
+        // statement and one commit (nothing waits for a timer: an idle server writes at once).
+        insertPayment: groupCommit(
+          (inserts: readonly PaymentInsert[]) => insertPayments(database.pool, inserts),
+          {
+            maxBatchSize: config.CREATE_PAYMENT_BATCH_MAX_SIZE,
+            maxConcurrentBatches: CREATE_PAYMENT_CONCURRENT_BATCHES,
+          },
+        ),
         payees: new UserServicePayeeDirectory(users),
         settings: {
           minAmount: config.PAYMENT_MIN_AMOUNT,

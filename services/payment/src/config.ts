@@ -46,6 +46,12 @@ export const paymentServiceConfigSchema = z
      * per statement (group commit); 1 = one statement per payment.
      */
     SETTLEMENT_BATCH_MAX_SIZE: env.int(1, 500).default(20),
+    /**
+     * CreatePayment calls that arrive while earlier ones are being written share one statement
+     * and one commit, up to this many payments per statement (group commit); 1 = one statement
+     * per create.
+     */
+    CREATE_PAYMENT_BATCH_MAX_SIZE: env.int(1, 500).default(32),
     BALANCE_CACHE_TTL_SECONDS: env.int(1, 86_400).default(300),
     METRICS_PORT: env.port().optional(),
   })

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { paymentV1 } from '@strata/contracts';
 import { grpcErrorField, grpcErrorReason, isServiceError } from '@strata/grpc';
 import { idempotencyLockKey } from '../idempotency/idempotency.repository';
+import { outboxRow } from '../outbox';
 import { settlePaymentJob } from '../settlement/payment.jobs';
 import { actor, startPaymentStack, type PaymentStack } from '../testing/payment.harness';
+import { insertPayments, type PaymentInsert } from './create-payment.repository';
 
 async function failure(
   promise: Promise<unknown>,
@@ -320,5 +323,143 @@ describe('CreatePayment idempotency', () => {
       await failure(stack.client.createPayment({ ...base, articleId: 'a'.repeat(65) })),
     ).toMatchObject({ field: 'article_id' });
     expect(await count(stack, 'payments')).toBe(before);
+  });
+});
+
+describe('insertPayments: the creates in flight written as one statement', () => {
+  let stack: PaymentStack;
+  beforeAll(async () => {
+    // No worker: the rows stay as written.
+    stack = await startPaymentStack('payment_create_batch');
+  }, 60_000);
+  afterAll(async () => stack.close());
+
+  async function paymentInsert(payerId: string, key: string): Promise<PaymentInsert> {
+    const id = randomUUID();
+    return {
+      payment: {
+        id,
+        payerId,
+        payeeId: stack.newUser(),
+        amountMinor: 700,
+        currency: 'EUR',
+        articleId: null,
+        note: null,
+        createdAt: new Date(),
+      },
+      idempotency: {
+        key,
+        requestHash: 'a'.repeat(64),
+        response: Buffer.from(`response of ${id}`),
+        ttlHours: 24,
+      },
+      outbox: await outboxRow(settlePaymentJob, { paymentId: id }),
+    };
+  }
+
+  const ids = (inserts: readonly PaymentInsert[]) => inserts.map((insert) => insert.payment.id);
+
+  async function written(inserts: readonly PaymentInsert[]) {
+    const { rows } = await stack.sql.query<{
+      payments: string;
+      outbox: string;
+      records: string;
+      transactions: string;
+    }>(
+      `SELECT (SELECT count(*) FROM payments WHERE id = ANY($1::uuid[])) AS payments,
+              (SELECT count(*) FROM outbox_events WHERE payload->>'paymentId' = ANY($1::text[])) AS outbox,
+              (SELECT count(*) FROM idempotency_keys WHERE resource_id = ANY($1::uuid[])) AS records,
+              (SELECT count(DISTINCT xmin::text) FROM payments WHERE id = ANY($1::uuid[])) AS transactions`,
+      [ids(inserts)],
+    );
+    return {
+      payments: Number(rows[0].payments),
+      outbox: Number(rows[0].outbox),
+      records: Number(rows[0].records),
+      transactions: Number(rows[0].transactions),
+    };
+  }
+
+  it('writes every input with its record and outbox row, in one transaction', async () => {
+    const inserts = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => paymentInsert(stack.newUser(), `batch-${index}`)),
+    );
+    const outcomes = await insertPayments(stack.sql, inserts);
+    expect(outcomes).toEqual(inserts.map(() => ({ kind: 'created' })));
+    expect(await written(inserts)).toEqual({
+      payments: 5,
+      outbox: 5,
+      records: 5,
+      transactions: 1,
+    });
+    // Each record holds its own response, under its own key.
+    const { rows } = await stack.sql.query<{ key: string; response: Buffer; resource: string }>(
+      `SELECT key, response, resource_id::text AS resource FROM idempotency_keys
+       WHERE resource_id = ANY($1::uuid[]) ORDER BY key`,
+      [ids(inserts)],
+    );
+    expect(rows.map((row) => [row.key, row.resource, row.response.toString()])).toEqual(
+      inserts.map((insert) => [
+        insert.idempotency.key,
+        insert.payment.id,
+        `response of ${insert.payment.id}`,
+      ]),
+    );
+  });
+
+  it('writes a key mentioned twice once; the second mention is told to re-read the record', async () => {
+    const payer = stack.newUser();
+    const first = await paymentInsert(payer, 'twice');
+    const again = await paymentInsert(payer, 'twice');
+    const other = await paymentInsert(payer, 'once');
+    const outcomes = await insertPayments(stack.sql, [first, again, other]);
+    expect(outcomes).toEqual([
+      { kind: 'created' },
+      { kind: 'committed-meanwhile' },
+      { kind: 'created' },
+    ]);
+    expect(await written([first, other])).toMatchObject({ payments: 2, records: 2 });
+    expect(await written([again])).toMatchObject({ payments: 0, outbox: 0, records: 0 });
+  });
+
+  it('answers in-flight for a key locked by another transaction and writes the others', async () => {
+    const payer = stack.newUser();
+    const locked = await paymentInsert(payer, 'locked');
+    const free = await paymentInsert(payer, 'free');
+    const holder = await stack.sql.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        idempotencyLockKey('create_payment', payer, 'locked'),
+      ]);
+      const outcomes = await insertPayments(stack.sql, [locked, free]);
+      expect(outcomes).toEqual([{ kind: 'in-flight' }, { kind: 'created' }]);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(await written([locked])).toMatchObject({ payments: 0, records: 0 });
+    expect(await written([free])).toMatchObject({ payments: 1, records: 1, outbox: 1 });
+  });
+
+  it('replays a committed record for its key and writes nothing for it', async () => {
+    const payer = stack.newUser();
+    const original = await paymentInsert(payer, 'replayed');
+    await insertPayments(stack.sql, [original]);
+    const retry = await paymentInsert(payer, 'replayed');
+    const [outcome] = await insertPayments(stack.sql, [retry]);
+    expect(outcome).toMatchObject({ kind: 'stored', stored: { requestHash: 'a'.repeat(64) } });
+    expect(outcome.kind === 'stored' && Buffer.from(outcome.stored.response).toString()).toBe(
+      `response of ${original.payment.id}`,
+    );
+    expect(await written([retry])).toMatchObject({ payments: 0, records: 0 });
+  });
+
+  it('is all or nothing: one input the statement refuses leaves the whole batch unwritten', async () => {
+    const good = await paymentInsert(stack.newUser(), 'good');
+    const bad = await paymentInsert(stack.newUser(), 'bad');
+    const refused: PaymentInsert = { ...bad, payment: { ...bad.payment, payeeId: 'not-a-uuid' } };
+    await expect(insertPayments(stack.sql, [good, refused])).rejects.toThrow(/uuid/);
+    expect(await written([good, bad])).toMatchObject({ payments: 0, outbox: 0, records: 0 });
   });
 });

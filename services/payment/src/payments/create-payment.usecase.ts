@@ -12,8 +12,7 @@ import {
 import { outboxRow } from '../outbox';
 import { isUuid, requireActor, requireIdempotencyKey } from '../grpc/request-validation';
 import { settlePaymentJob } from '../settlement/payment.jobs';
-import { type SqlPool } from '../sql-runner';
-import { insertPayment } from './create-payment.repository';
+import { type PaymentInsert, type PaymentInsertOutcome } from './create-payment.repository';
 import { type PayeeDirectory } from './payee-directory';
 import { toPaymentMessage } from './payment.mapping';
 
@@ -26,8 +25,11 @@ export interface CreatePaymentSettings {
 
 export interface CreatePaymentDependencies {
   readonly database: PaymentDatabase;
-  /** The pool under `database`: CreatePayment's single write statement runs on it directly. */
-  readonly pool: SqlPool;
+  /**
+   * Writes one payment with its idempotency record and outbox row: `insertPayments` of the
+   * repository, behind a `groupCommit` that writes the creates in flight together (app.ts).
+   */
+  readonly insertPayment: (insert: PaymentInsert) => Promise<PaymentInsertOutcome>;
   readonly payees: PayeeDirectory;
   readonly settings: CreatePaymentSettings;
   /** Called after a commit that wrote an outbox row (wakes a relay running in this process). */
@@ -90,8 +92,8 @@ function validateBody(
 /**
  * CreatePayment. The payment row, the idempotency record (holding the encoded first response)
  * and the settlement job's outbox row commit together in ONE SQL statement
- * (`insertPayment`, a data-modifying CTE): one round trip to PostgreSQL instead of an interactive
- * transaction of seven. The key's advisory lock, held for that statement, turns a concurrent
+ * (`insertPayments`, a data-modifying CTE, shared with the other creates in flight): one round
+ * trip to PostgreSQL instead of an interactive transaction of seven. The key's advisory lock, held for that statement, turns a concurrent
  * duplicate into IDEMPOTENCY_REQUEST_IN_FLIGHT; a committed record is replayed byte for byte.
  */
 export async function createPayment(
@@ -155,7 +157,7 @@ export async function createPayment(
   const response = paymentV1.CreatePaymentResponse.encode({
     payment: toPaymentMessage(row),
   }).finish();
-  const outcome = await insertPayment(dependencies.pool, {
+  const outcome = await dependencies.insertPayment({
     payment: {
       id: row.id,
       payerId: row.payerId,
