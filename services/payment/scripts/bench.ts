@@ -16,6 +16,7 @@
 //
 //   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
 //   BENCH_BATCH (20)        SETTLEMENT_BATCH_MAX_SIZE of the worker (1 = one statement per payment)
+//   BENCH_CREATE_BATCH (32) CREATE_PAYMENT_BATCH_MAX_SIZE of the server (1 = one statement per create)
 //   BENCH_SETTLEMENT_CONCURRENCY (100)  SETTLEMENT_CONCURRENCY of the worker
 //   BENCH_SEED_PAYMENTS (20000)  settled payments in the database before the run (history: a
 //                           table in service is not empty, and has statistics; see seedHistory);
@@ -64,6 +65,7 @@ const LOG_DIR = process.env.BENCH_LOG_DIR;
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
 const LOAD_CLIENT = process.env.BENCH_CLIENT === 'grpc-js' ? 'grpc-js' : 'http2';
 const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '20';
+const CREATE_BATCH = process.env.BENCH_CREATE_BATCH ?? '32';
 const SETTLEMENT_CONCURRENCY = process.env.BENCH_SETTLEMENT_CONCURRENCY ?? '100';
 const WORKER_NICE = Number(process.env.BENCH_WORKER_NICE ?? 0);
 const SEED_PAYMENTS = Number(process.env.BENCH_SEED_PAYMENTS ?? 20_000);
@@ -309,6 +311,50 @@ function createHttp2LoadClient(target: string, people: readonly string[]): LoadC
   };
 }
 
+/**
+ * What this host charges for waking up, measured in this process before anything else runs: the
+ * CPU time of a fixed piece of JavaScript (~40 µs) run back to back, and run once after each 1-ms
+ * sleep. On session 9's host the second cost 2–2.5× the first: every wake-up of a process costs
+ * a fixed ~60 µs of CPU on top of its work. A payment at 500/s wakes ~10 processes, each doing a
+ * little; in the closed loop the same work comes in bursts. That is why `latency.cpuMsPerCreate`
+ * is about twice the saturated cost, and why this figure belongs next to the results when runs on
+ * different hosts are compared.
+ */
+async function hostWakeupCost(): Promise<{
+  workUnitUs: { backToBack: number; afterSleep: number };
+  wakeupPenaltyUs: number;
+}> {
+  const unit = (): number => {
+    let value = 0;
+    for (let index = 0; index < 20_000; index += 1)
+      value = ((value * 31 + index) ^ (value >>> 3)) | 0;
+    return value;
+  };
+  const cpuMicros = () => {
+    const usage = process.cpuUsage();
+    return usage.user + usage.system;
+  };
+  let sink = 0;
+  for (let index = 0; index < 2_000; index += 1) sink ^= unit();
+  const backToBackRuns = 5_000;
+  let started = cpuMicros();
+  for (let index = 0; index < backToBackRuns; index += 1) sink ^= unit();
+  const backToBack = (cpuMicros() - started) / backToBackRuns;
+  const sleepRuns = 1_000;
+  started = cpuMicros();
+  for (let index = 0; index < sleepRuns; index += 1) {
+    sink ^= unit();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const afterSleep = (cpuMicros() - started) / sleepRuns;
+  if (sink === 0.5) process.stderr.write('unreachable\n');
+  const round = (value: number) => Number(value.toFixed(1));
+  return {
+    workUnitUs: { backToBack: round(backToBack), afterSleep: round(afterSleep) },
+    wakeupPenaltyUs: round(afterSleep - backToBack),
+  };
+}
+
 /** CPU seconds (user + system) per process, read from /proc (Linux); empty elsewhere. */
 function cpuByProcess(): Map<number, { name: string; parent: number; seconds: number }> {
   const result = new Map<number, { name: string; parent: number; seconds: number }>();
@@ -404,6 +450,7 @@ async function main(): Promise<void> {
 }
 
 async function run(cleanups: Array<() => unknown>): Promise<void> {
+  const host = await hostWakeupCost();
   const database = await createTestDatabase({
     serviceDir: path.join(__dirname, '..'),
     name: 'payment_bench',
@@ -432,6 +479,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     WORKER_CONCURRENCY: '20',
     SETTLEMENT_CONCURRENCY,
     SETTLEMENT_BATCH_MAX_SIZE: SETTLEMENT_BATCH,
+    CREATE_PAYMENT_BATCH_MAX_SIZE: CREATE_BATCH,
     LOG_LEVEL: 'warn',
     BENCH_QUEUE_PREFIX: redis.queuePrefix,
     BENCH_CACHE_PREFIX: `${redis.prefix}payment`,
@@ -648,6 +696,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     );
 
     const result = {
+      host,
       loadClient: LOAD_CLIENT,
       loadAverage1m5m15m: {
         before: loadBefore,
