@@ -314,8 +314,8 @@ function createHttp2LoadClient(target: string, people: readonly string[]): LoadC
 /**
  * What this host charges for waking up, measured in this process before anything else runs: the
  * CPU time of a fixed piece of JavaScript (~40 µs) run back to back, and run once after each 1-ms
- * sleep. On session 9's host the second cost 2–2.5× the first: every wake-up of a process costs
- * a fixed ~60 µs of CPU on top of its work. A payment at 500/s wakes ~10 processes, each doing a
+ * sleep. On session 9's host the second cost 2–3× the first: every wake-up of a process costs
+ * a fixed ~50–90 µs of CPU on top of its work. A payment at 500/s wakes ~10 processes, each doing a
  * little; in the closed loop the same work comes in bursts. That is why `latency.cpuMsPerCreate`
  * is about twice the saturated cost, and why this figure belongs next to the results when runs on
  * different hosts are compared.
