@@ -22,8 +22,8 @@ import { type SqlPool } from './sql-runner';
  * How CreatePayment writes: the creates that arrive while earlier ones are being written go
  * together as one statement and one commit, two statements in flight at most (nothing waits for
  * a timer: an idle server writes at once). `maxBatchSize` 1 turns group commit off: every create
- * is its own statement, as many at once as the pool allows (the service before session 9; with
- * only two single-create statements in flight, it made 450–490 creates/s instead of ~780).
+ * is its own statement, as many at once as the pool allows, as before session 9 (the limit of two
+ * statements in flight would cap single creates: 450–490 creates/s in the bench instead of ~780).
  */
 function createPaymentWriter(
   pool: SqlPool,

@@ -93,8 +93,9 @@ function validateBody(
  * CreatePayment. The payment row, the idempotency record (holding the encoded first response)
  * and the settlement job's outbox row commit together in ONE SQL statement
  * (`insertPayments`, a data-modifying CTE, shared with the other creates in flight): one round
- * trip to PostgreSQL instead of an interactive transaction of seven. The key's advisory lock, held for that statement, turns a concurrent
- * duplicate into IDEMPOTENCY_REQUEST_IN_FLIGHT; a committed record is replayed byte for byte.
+ * trip to PostgreSQL instead of an interactive transaction of seven. The key's advisory lock, held
+ * for that statement, turns a concurrent duplicate into IDEMPOTENCY_REQUEST_IN_FLIGHT; a committed
+ * record is replayed byte for byte.
  */
 export async function createPayment(
   dependencies: CreatePaymentDependencies,
