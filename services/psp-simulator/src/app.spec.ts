@@ -34,6 +34,28 @@ describe('psp-simulator', () => {
   let psp: PspApp;
   afterEach(async () => psp.server.close());
 
+  it.each([
+    [true, 2],
+    [false, 0],
+  ])(
+    'PSP_REQUEST_LOGGING=%s: %i request log lines per request',
+    async (requestLogging, expectedLines) => {
+      const lines: string[] = [];
+      const captured = createLogger({
+        name: 'psp-test',
+        level: 'info',
+        destination: { write: (line: string) => void lines.push(line) },
+      });
+      psp = buildPspApp(config({ PSP_REQUEST_LOGGING: requestLogging }), captured);
+      const response = await psp.server.inject({ method: 'GET', url: '/healthz' });
+      expect(response.statusCode).toBeLessThan(500);
+      const requestLines = lines.filter((line) =>
+        /"msg":"(incoming request|request completed)"/.test(line),
+      );
+      expect(requestLines).toHaveLength(expectedLines);
+    },
+  );
+
   it('rejects requests without the API key', async () => {
     psp = buildPspApp(config(), logger);
     const response = await psp.server.inject({

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
@@ -64,7 +65,10 @@ export function buildPspApp(config: PspAppConfig, logger: Logger): PspApp {
   const server = Fastify({
     loggerInstance: fastifyLogger,
     bodyLimit: 64 * 1024,
-    disableRequestLogging: config.PSP_REQUEST_LOGGING === false,
+    // Through the log controller: the top-level option is deprecated (FSTDEP023).
+    logController: new LogController({
+      disableRequestLogging: config.PSP_REQUEST_LOGGING === false,
+    }),
   });
   const random = seededRandom(config.PSP_SEED ?? Math.floor(Math.random() * 2 ** 31));
   const latencySpan = Math.max(0, config.PSP_LATENCY_MAX_MS - config.PSP_LATENCY_MIN_MS);
