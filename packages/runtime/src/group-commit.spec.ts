@@ -37,6 +37,16 @@ describe('groupCommit', () => {
     await expect(result).resolves.toBe(10);
   });
 
+  it('with maxBatchSize 1, writes every call at once on its own, however many are in flight', async () => {
+    const writer = controlledWriter();
+    const write = groupCommit(writer.write, { maxBatchSize: 1, maxConcurrentBatches: 1 });
+    const results = [write(1), write(2), write(3)];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writer.batches).toEqual([[1], [2], [3]]);
+    await writer.finishAll();
+    await expect(Promise.all(results)).resolves.toEqual([10, 20, 30]);
+  });
+
   it('writes the calls made while a batch is in flight together, as the next batch', async () => {
     const writer = controlledWriter();
     const write = groupCommit(writer.write, { maxBatchSize: 50, maxConcurrentBatches: 1 });

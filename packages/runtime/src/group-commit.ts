@@ -1,5 +1,9 @@
 export interface GroupCommitOptions {
-  /** Inputs written together at most (1 turns batching off: every call is its own batch). */
+  /**
+   * Inputs written together at most. 1 turns group commit off: every call is written at once, on
+   * its own, however many are in flight (`maxConcurrentBatches` does not apply: it exists to let
+   * batches form, and capping single writes would only queue them).
+   */
   readonly maxBatchSize: number;
   /** Batches in flight at once; calls beyond them wait and form the next batch. */
   readonly maxConcurrentBatches: number;
@@ -42,16 +46,15 @@ export function groupCommit<Input, Output>(
   const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize));
   const maxConcurrentBatches = Math.max(1, Math.floor(options.maxConcurrentBatches));
   const retryAlone = options.retryFailedBatchInputsAlone ?? true;
+  if (maxBatchSize === 1) return writeAlone(writeBatch);
   const waiting: Array<Waiting<Input, Output>> = [];
   let inFlight = 0;
   let pumpScheduled = false;
 
+  const writeInput = writeAlone(writeBatch);
   async function writeOne(entry: Waiting<Input, Output>): Promise<void> {
     try {
-      const outputs = await writeBatch([entry.input]);
-      if (outputs.length !== 1)
-        throw new Error(`batch writer returned ${outputs.length} outputs for 1 input`);
-      entry.resolve(outputs[0]);
+      entry.resolve(await writeInput(entry.input));
     } catch (error) {
       entry.reject(error);
     }
@@ -98,4 +101,16 @@ export function groupCommit<Input, Output>(
         queueMicrotask(pump);
       }
     });
+}
+
+/** One input written as a batch of its own. */
+function writeAlone<Input, Output>(
+  writeBatch: BatchWriter<Input, Output>,
+): (input: Input) => Promise<Output> {
+  return async (input) => {
+    const outputs = await writeBatch([input]);
+    if (outputs.length !== 1)
+      throw new Error(`batch writer returned ${outputs.length} outputs for 1 input`);
+    return outputs[0];
+  };
 }

@@ -142,9 +142,16 @@ const INSERT_PAYMENTS_SQL = `
     LIMIT 1
   ) stored ON true`;
 
-const insertRow = ({ payment, idempotency, outbox }: PaymentInsert, index: number): InsertRow => ({
+const lockKeyOf = ({ payment, idempotency }: PaymentInsert) =>
+  idempotencyLockKey('create_payment', payment.payerId, idempotency.key);
+
+const insertRow = (
+  { payment, idempotency, outbox }: PaymentInsert,
+  index: number,
+  lockKey: string,
+): InsertRow => ({
   input_index: index,
-  lock_key: idempotencyLockKey('create_payment', payment.payerId, idempotency.key),
+  lock_key: lockKey,
   payer_id: payment.payerId,
   key: idempotency.key,
   request_hash: idempotency.requestHash,
@@ -200,10 +207,10 @@ export async function insertPayments(
   const firstMentions = new Set<string>();
   const rows: InsertRow[] = [];
   inserts.forEach((insert, index) => {
-    const row = insertRow(insert, index);
-    if (firstMentions.has(row.lock_key)) return;
-    firstMentions.add(row.lock_key);
-    rows.push(row);
+    const lockKey = lockKeyOf(insert);
+    if (firstMentions.has(lockKey)) return;
+    firstMentions.add(lockKey);
+    rows.push(insertRow(insert, index, lockKey));
   });
   const { rows: results } = await pool.query<OutcomeRow>({
     name: 'payment.create-payments.v1',
