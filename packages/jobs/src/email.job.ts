@@ -147,4 +147,9 @@ export const sendEmailJob = defineJob<EmailJobPayload>({
   name: EMAIL_JOB_NAME,
   schema: emailJobSchema,
   defaults: { attempts: 8, backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 } },
+  // A producer that writes many emails in one transaction (the payment service: two receipts per
+  // payment settled, a batch of payments per statement) may write them as one outbox row and one
+  // job (@strata/queue's job-group.ts): one BullMQ add, fetch and completion for the batch. Each
+  // email keeps its own idempotency key; a few are sent at once per job.
+  grouping: { maxItems: 100, concurrency: 4 },
 });

@@ -1,9 +1,11 @@
 export {
   CONTEXT_KEY,
   DEFAULT_JOB_DEFAULTS,
+  GROUP_KEY,
   defineJob,
   type JobDefaults,
   type JobDefinition,
+  type JobGrouping,
   type JobSpec,
   type PayloadOf,
   type PayloadSchema,
@@ -24,6 +26,13 @@ export {
   type JobData,
   type SerializedContext,
 } from './job-context';
+export {
+  groupItem,
+  groupJobData,
+  groupJobId,
+  type GroupItem,
+  type GroupJobData,
+} from './job-group';
 export {
   createProducer,
   jobOptionsFor,

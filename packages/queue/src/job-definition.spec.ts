@@ -42,6 +42,7 @@ describe('defineJob', () => {
     await expect(definition.parse('x')).rejects.toBeInstanceOf(InvalidJobPayloadError);
     await expect(definition.parse([1])).rejects.toBeInstanceOf(InvalidJobPayloadError);
     await expect(definition.parse({ id: 'a', _context: {} })).rejects.toThrow(/reserved/);
+    await expect(definition.parse({ id: 'a', _group: [] })).rejects.toThrow(/reserved/);
     await expect(definition.parse({ id: 'a' })).resolves.toEqual({ id: 'a' });
   });
 
@@ -51,6 +52,13 @@ describe('defineJob', () => {
     expect(() => defineJob({ queue: 'ok', name: 'x', defaults: { attempts: 0 } })).toThrow(
       /attempts/,
     );
+    expect(() => defineJob({ queue: 'ok', name: 'x', grouping: { maxItems: 0 } })).toThrow(
+      /maxItems/,
+    );
+    expect(defineJob({ queue: 'ok', name: 'x', grouping: { maxItems: 5 } }).grouping).toEqual({
+      maxItems: 5,
+    });
+    expect(defineJob({ queue: 'ok', name: 'x' }).grouping).toBeUndefined();
   });
 
   it('merges defaults: failed jobs kept, completed bounded, exponential backoff with jitter', () => {

@@ -66,6 +66,26 @@ export interface JobSpec<Payload extends object> {
   /** Checked by producers, by the outbox and, always, at the worker boundary. */
   readonly schema?: PayloadSchema<Payload>;
   readonly defaults?: Partial<JobDefaults>;
+  /**
+   * Lets an outbox relay publish up to `maxItems` rows of this kind as **one** BullMQ job (see
+   * job-group.ts): one add, one fetch and one completion in Redis for the group instead of one
+   * each per row. The worker still runs the processor once per item, each with the item's own
+   * payload, request context and idempotency key (its outbox row id). Only for processors that
+   * act through their payload alone: in a group, `context.job` is the group's job, so moving it
+   * (`moveToDelayed`, `DelayedError`) or reporting progress would act for every item.
+   */
+  readonly grouping?: JobGrouping;
+}
+
+/** How a kind may travel in groups ({@link JobSpec.grouping}). */
+export interface JobGrouping {
+  /** Items one job may carry. */
+  readonly maxItems: number;
+  /**
+   * Items of one group processed at once (default: all of them). The worker's `concurrency`
+   * counts jobs, so a worker may run up to `concurrency` × this many items at once.
+   */
+  readonly concurrency?: number;
 }
 
 /** One kind of job, shared by its producers and its worker so both agree on the payload type. */
@@ -74,6 +94,8 @@ export interface JobDefinition<Payload extends object> {
   readonly name: string;
   readonly defaults: JobDefaults;
   readonly schema: PayloadSchema<Payload> | undefined;
+  /** Set when the kind may be relayed in groups ({@link JobSpec.grouping}). */
+  readonly grouping: JobGrouping | undefined;
   /**
    * Validates `input` against the schema (or checks it is a plain object when there is none).
    * @throws InvalidJobPayloadError — a permanent error: the worker never retries it.
@@ -87,6 +109,9 @@ export type PayloadOf<Definition> =
 
 /** Key under which the request context travels inside job data; never part of a payload. */
 export const CONTEXT_KEY = '_context';
+
+/** Key under which a grouped job's items travel (job-group.ts); never part of a payload. */
+export const GROUP_KEY = '_group';
 
 // BullMQ forbids ':' in queue names (it separates key parts); the rest keeps names readable in
 // Redis keys, metrics labels and the dashboard.
@@ -134,6 +159,17 @@ export function defineJob<Payload extends object>(spec: JobSpec<Payload>): JobDe
   if (!Number.isInteger(defaults.attempts) || defaults.attempts < 1) {
     throw new Error(`defineJob: attempts must be a positive integer (${spec.queue}/${spec.name})`);
   }
+  const grouping = spec.grouping;
+  for (const [label, value] of [
+    ['maxItems', grouping?.maxItems],
+    ['concurrency', grouping?.concurrency],
+  ] as const) {
+    if (grouping !== undefined && value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new Error(
+        `defineJob: grouping.${label} must be a positive integer (${spec.queue}/${spec.name})`,
+      );
+    }
+  }
   const schema = spec.schema;
   const invalid = (issues: string[]) => new InvalidJobPayloadError(spec.queue, spec.name, issues);
 
@@ -141,6 +177,7 @@ export function defineJob<Payload extends object>(spec: JobSpec<Payload>): JobDe
     if (!isPlainObject(input)) throw invalid(['payload must be a plain object']);
     if (CONTEXT_KEY in input)
       throw invalid([`"${CONTEXT_KEY}" is reserved for the request context`]);
+    if (GROUP_KEY in input) throw invalid([`"${GROUP_KEY}" is reserved for grouped jobs`]);
     if (schema === undefined) return input as Payload;
     if (isStandardSchema(schema)) {
       const result = await schema['~standard'].validate(input);
@@ -156,5 +193,12 @@ export function defineJob<Payload extends object>(spec: JobSpec<Payload>): JobDe
     }
   }
 
-  return Object.freeze({ queue: spec.queue, name: spec.name, defaults, schema, parse });
+  return Object.freeze({
+    queue: spec.queue,
+    name: spec.name,
+    defaults,
+    schema,
+    grouping: grouping === undefined ? undefined : Object.freeze({ ...grouping }),
+    parse,
+  });
 }

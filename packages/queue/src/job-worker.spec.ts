@@ -5,6 +5,7 @@ import { captureLogs, createLogger, currentContext, runWithContext } from '@stra
 import { PermanentJobError } from './errors';
 import { captureContext, fromJobData, toJobData } from './job-context';
 import { defineJob } from './job-definition';
+import { groupJobData } from './job-group';
 import { sandboxExecArgv, wrapProcessor } from './job-worker';
 
 const logger = createLogger({ name: 'queue-test', destination: captureLogs().stream });
@@ -114,6 +115,164 @@ describe('wrapProcessor', () => {
       logger,
     )(fakeJob({ name: 'a' }, { name: 'other' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnrecoverableError);
+  });
+});
+
+describe('wrapProcessor with a grouped job', () => {
+  const greetInGroups = defineJob<{ name: string }>({
+    queue: 'greetings',
+    name: 'greet',
+    schema: greet.schema,
+    grouping: { maxItems: 10 },
+  });
+  const item = (id: string, name: string, requestId: string) => ({
+    id,
+    data: { name, _context: { requestId } },
+  });
+
+  /** A job whose updateData is recorded (what a retry would run). */
+  function groupJob(items: ReadonlyArray<ReturnType<typeof item>>) {
+    const updates: unknown[] = [];
+    const job = fakeJob(groupJobData(items), {
+      id: 'group-abc',
+      updateData: async (data: unknown) => {
+        updates.push(data);
+      },
+    } as Partial<Job>);
+    return { job, updates };
+  }
+
+  it('runs the processor once per item, each in its own context and with its own key', async () => {
+    const seen: Array<{ requestId: string | undefined; name: string; key: string; jobId: string }> =
+      [];
+    const wrapped = wrapProcessor(
+      greetInGroups,
+      async (payload, context) => {
+        seen.push({
+          requestId: currentContext()?.requestId,
+          name: payload.name,
+          key: context.idempotencyKey,
+          jobId: context.jobId,
+        });
+        return `hello ${payload.name}`;
+      },
+      logger,
+    );
+    const { job, updates } = groupJob([
+      item('row-1', 'Ada', 'req-1'),
+      item('row-2', 'Bo', 'req-2'),
+    ]);
+    await expect(wrapped(job)).resolves.toEqual(['hello Ada', 'hello Bo']);
+    expect(seen).toEqual([
+      { requestId: 'req-1', name: 'Ada', key: 'row-1', jobId: 'group-abc' },
+      { requestId: 'req-2', name: 'Bo', key: 'row-2', jobId: 'group-abc' },
+    ]);
+    expect(updates).toEqual([]);
+  });
+
+  it('tells the processor it runs in a group, and runs at most grouping.concurrency items at once', async () => {
+    const twoAtATime = defineJob<{ name: string }>({
+      queue: 'greetings',
+      name: 'greet',
+      grouping: { maxItems: 10, concurrency: 2 },
+    });
+    let running = 0;
+    let mostAtOnce = 0;
+    const inGroup: boolean[] = [];
+    const wrapped = wrapProcessor(
+      twoAtATime,
+      async (payload, context) => {
+        inGroup.push(context.inGroup);
+        running += 1;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        running -= 1;
+        return payload.name;
+      },
+      logger,
+    );
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const { job } = groupJob(names.map((name, index) => item(`row-${index}`, name, `r${index}`)));
+    await expect(wrapped(job)).resolves.toEqual(names);
+    expect(mostAtOnce).toBe(2);
+    expect(inGroup).toEqual([true, true, true, true, true]);
+    await wrapped(fakeJob({ name: 'solo' }));
+    expect(inGroup[5]).toBe(false);
+  });
+
+  it('narrows the job to the items that failed, so that a retry runs only them', async () => {
+    const ran: string[] = [];
+    const wrapped = wrapProcessor(
+      greetInGroups,
+      async (payload) => {
+        ran.push(payload.name);
+        if (payload.name === 'Bo') throw new Error('provider timeout');
+        return 'ok';
+      },
+      logger,
+    );
+    const items = [
+      item('row-1', 'Ada', 'r1'),
+      item('row-2', 'Bo', 'r2'),
+      item('row-3', 'Cy', 'r3'),
+    ];
+    const { job, updates } = groupJob(items);
+    const error = await wrapped(job).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(UnrecoverableError);
+    expect((error as Error).message).toMatch(
+      /1 of 3 grouped items failed, first: provider timeout/,
+    );
+    expect(ran.sort()).toEqual(['Ada', 'Bo', 'Cy']);
+    expect(updates).toEqual([groupJobData([items[1]])]);
+  });
+
+  it('fails permanently only when every failed item failed permanently', async () => {
+    const wrapped = wrapProcessor(
+      greetInGroups,
+      async (payload) => {
+        if (payload.name === 'gone') throw new PermanentJobError('payment does not exist');
+        if (payload.name === 'slow') throw new Error('timeout');
+        return 'ok';
+      },
+      logger,
+    );
+    const permanent = groupJob([item('a', 'gone', 'r1'), item('b', 'fine', 'r2')]);
+    const permanentError = await wrapped(permanent.job).catch((e: unknown) => e);
+    expect(permanentError).toBeInstanceOf(UnrecoverableError);
+    expect(permanent.updates).toEqual([groupJobData([item('a', 'gone', 'r1')])]);
+
+    const mixed = groupJob([item('a', 'gone', 'r1'), item('b', 'slow', 'r2')]);
+    const mixedError = await wrapped(mixed.job).catch((e: unknown) => e);
+    expect(mixedError).not.toBeInstanceOf(UnrecoverableError);
+    expect((mixedError as Error).message).toMatch(/2 of 2 grouped items failed/);
+    expect(mixed.updates).toEqual([]);
+  });
+
+  it('fails an invalid item alone, and a malformed group permanently', async () => {
+    const processor = jest.fn(async () => 'ok');
+    const wrapped = wrapProcessor(greetInGroups, processor, logger);
+    const invalidItem = groupJob([item('a', 'Ada', 'r1'), { id: 'b', data: { name: 7 } } as never]);
+    await expect(wrapped(invalidItem.job)).rejects.toBeInstanceOf(UnrecoverableError);
+    expect(processor).toHaveBeenCalledTimes(1);
+
+    for (const data of [{ _group: [] }, { _group: [{ id: 'x' }] }, { _group: 'x' }]) {
+      const error = await wrapped(fakeJob(data)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnrecoverableError);
+      expect((error as Error).message).toMatch(/_group/);
+    }
+    expect(processor).toHaveBeenCalledTimes(1);
+  });
+
+  it('never unpacks a group for a definition that does not set grouping', async () => {
+    const processor = jest.fn(async () => 'ok');
+    const error = await wrapProcessor(
+      greet,
+      processor,
+      logger,
+    )(groupJob([item('a', 'Ada', 'r1')]).job).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect((error as Error).message).toMatch(/reserved for grouped jobs/);
+    expect(processor).not.toHaveBeenCalled();
   });
 });
 

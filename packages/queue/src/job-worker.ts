@@ -2,9 +2,10 @@ import { isMainThread } from 'node:worker_threads';
 import { Child, type SandboxedOptions, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { type Logger, runWithContext } from '@strata/logger';
 import { type QueueConnectionSettings, workerConnectionOptions } from './connection-options';
-import { PermanentJobError } from './errors';
+import { InvalidJobPayloadError, PermanentJobError } from './errors';
 import { fromJobData } from './job-context';
 import { type JobDefinition } from './job-definition';
+import { type GroupItem, groupJobData, isGroupJobData, readGroupItems } from './job-group';
 
 /** What a processor gets besides its payload. */
 export interface ProcessorContext {
@@ -15,6 +16,12 @@ export interface ProcessorContext {
    * job that runs twice happens once.
    */
   readonly idempotencyKey: string;
+  /**
+   * Whether this payload travels in a group (job-group.ts). `job` is then the group's job:
+   * moving it (`moveToDelayed` + `DelayedError`) would act for every item, so a processor that
+   * wants to come back later throws a plain error instead, and the group retries that item.
+   */
+  readonly inGroup: boolean;
   /** 1 on the first try. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -126,44 +133,145 @@ function processorContext(
   job: Job,
   logger: Logger,
   signal: AbortSignal | undefined,
+  groupItemId?: string,
 ): ProcessorContext {
   const jobId = job.id ?? '';
   return {
     jobId,
-    idempotencyKey: jobId,
+    // An item of a group is keyed by its own outbox row, not by the group it travelled in.
+    idempotencyKey: groupItemId ?? jobId,
+    inGroup: groupItemId !== undefined,
     attempt: job.attemptsMade + 1,
     maxAttempts: job.opts.attempts ?? 1,
-    logger: logger.child({ queue: job.queueName, jobName: job.name, jobId }),
+    logger: logger.child({
+      queue: job.queueName,
+      jobName: job.name,
+      jobId,
+      ...(groupItemId === undefined ? {} : { groupItemId }),
+    }),
     signal,
     job,
   };
 }
 
+/** `Promise.allSettled` of `work` over `items`, at most `limit` running at once, in item order. */
+async function settleWithConcurrency<Item, Result>(
+  items: readonly Item[],
+  limit: number,
+  work: (item: Item) => Promise<Result>,
+): Promise<Array<PromiseSettledResult<Result>>> {
+  if (limit >= items.length) return Promise.allSettled(items.map(work));
+  const outcomes = new Array<PromiseSettledResult<Result>>(items.length);
+  let next = 0;
+  async function lane(): Promise<void> {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      try {
+        outcomes[index] = { status: 'fulfilled', value: await work(items[index]) };
+      } catch (reason) {
+        outcomes[index] = { status: 'rejected', reason };
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: limit }, lane));
+  return outcomes;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Wraps a typed processor for BullMQ: routes on the job name, restores the request context,
  * validates the payload (an invalid one fails permanently) and maps PermanentJobError to
- * UnrecoverableError.
+ * UnrecoverableError. A grouped job (job-group.ts; only for definitions that set `grouping`)
+ * runs the processor once per item, concurrently, and resolves to their results in item order.
+ * When items fail, the job's data is narrowed to those items before the attempt fails, so a
+ * retry runs only them; the attempt fails permanently only when every failure is permanent.
  */
 export function wrapProcessor<Payload extends object, Result>(
   definition: JobDefinition<Payload>,
   processor: JobProcessor<Payload, Result>,
   logger: Logger,
-): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result> {
-  return async (job, _token, signal) => {
-    const { payload, context } = fromJobData(job.data);
+): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result | Result[]> {
+  function runOne(
+    job: Job,
+    data: unknown,
+    signal: AbortSignal | undefined,
+    groupItemId?: string,
+  ): Promise<Result> {
+    const { payload, context } = fromJobData(data);
     return runWithContext(context, async () => {
-      try {
-        if (job.name !== definition.name) {
-          throw new PermanentJobError(
-            `no processor for job "${job.name}" on queue ${definition.queue} (expects "${definition.name}")`,
-          );
-        }
-        const parsed = await definition.parse(payload);
-        return await processor(parsed, processorContext(job, logger, signal));
-      } catch (error) {
-        throw toUnrecoverable(error);
-      }
+      const parsed = await definition.parse(payload);
+      return processor(parsed, processorContext(job, logger, signal, groupItemId));
     });
+  }
+
+  async function runGroup(
+    job: Job,
+    data: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<Result[]> {
+    const read = readGroupItems(data);
+    if ('invalid' in read) {
+      throw new InvalidJobPayloadError(definition.queue, definition.name, [read.invalid]);
+    }
+    const { items } = read;
+    const outcomes = await settleWithConcurrency(
+      items,
+      definition.grouping?.concurrency ?? items.length,
+      (item) => runOne(job, item.data, signal, item.id),
+    );
+    const failed: Array<{ item: GroupItem; error: unknown }> = [];
+    outcomes.forEach((outcome, index) => {
+      if (outcome.status === 'rejected') failed.push({ item: items[index], error: outcome.reason });
+    });
+    if (failed.length === 0) {
+      return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Result>).value);
+    }
+    const jobId = job.id ?? '';
+    for (const { item, error } of failed) {
+      logger.warn(
+        { err: error, queue: job.queueName, jobName: job.name, jobId, groupItemId: item.id },
+        'grouped job item failed',
+      );
+    }
+    if (failed.length < items.length) {
+      // The others have had their effect: a retry runs only what failed. If Redis does not take
+      // the narrower data, a retry runs every item again, which a grouped processor absorbs.
+      try {
+        await job.updateData(groupJobData(failed.map(({ item }) => item)));
+      } catch (error) {
+        logger.warn({ err: error, jobId }, 'could not narrow a failed group; a retry runs it all');
+      }
+    }
+    const permanent = failed.every(({ error }) => error instanceof PermanentJobError);
+    const first = failed[0].error;
+    const message = `${failed.length} of ${items.length} grouped items failed${
+      permanent ? ' permanently' : ''
+    }, first: ${messageOf(first)}`;
+    throw permanent
+      ? new PermanentJobError(message, { cause: first })
+      : new Error(message, { cause: first });
+  }
+
+  return async (job, _token, signal) => {
+    try {
+      if (job.name !== definition.name) {
+        throw new PermanentJobError(
+          `no processor for job "${job.name}" on queue ${definition.queue} (expects "${definition.name}")`,
+        );
+      }
+      const data: unknown = job.data;
+      // A definition without grouping never sees a group: its parse rejects the group key.
+      if (definition.grouping !== undefined && isGroupJobData(data)) {
+        return await runGroup(job, data, signal);
+      }
+      return await runOne(job, data, signal);
+    } catch (error) {
+      throw toUnrecoverable(error);
+    }
   };
 }
 
@@ -180,7 +288,7 @@ export function sandboxedProcessor<Payload extends object, Result>(
   definition: JobDefinition<Payload>,
   logger: Logger,
   processor: JobProcessor<Payload, Result>,
-): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result> {
+): (job: Job, token?: string, signal?: AbortSignal) => Promise<Result | Result[]> {
   exitWithParent();
   return wrapProcessor(definition, processor, logger);
 }

@@ -8,6 +8,7 @@ import { captureLogs, createLogger, currentContext, runWithContext } from '@stra
 import { waitFor } from '@strata/testing';
 import { InvalidJobPayloadError } from './errors';
 import { defineJob, type JobDefinition } from './job-definition';
+import { groupItem, groupJobData } from './job-group';
 import { createWorker, type ManagedWorker } from './job-worker';
 import { OUTBOX_PRISMA_MODEL, enqueueInTransaction, type OutboxTransactionClient } from './outbox';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox.relay';
@@ -268,6 +269,120 @@ describe('transactional outbox (real PostgreSQL + Redis)', () => {
 
     await expect(relay({ dedupWindowMs: 50 }).relayOnce()).resolves.toBe(1);
     await waitFor(() => runs.get(outboxId) === 2, 10_000);
+  });
+
+  describe('grouped kinds (job-group.ts)', () => {
+    const settleOrdersInGroups = defineJob<SettlePayload>({
+      queue: settleOrder.queue,
+      name: settleOrder.name,
+      schema: settleOrder.schema,
+      defaults: settleOrder.defaults,
+      grouping: { maxItems: 20 },
+    });
+    const placeOrders = (count: number) =>
+      Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          runWithContext({ requestId: `req-group-${index}` }, () =>
+            database.prisma.$transaction(async (tx) => (await placeOrder(tx)).outboxId),
+          ),
+        ),
+      );
+
+    it('publishes up to maxItems rows as one job; each row runs once, with its own key and context', async () => {
+      const { runs, requestIds } = countingWorker(settleOrdersInGroups);
+      const outboxIds = await placeOrders(45);
+      const delayedId = await database.prisma.$transaction((tx) =>
+        enqueueInTransaction(tx, settleOrder, { orderId: 'later' }, { delay: 60_000 }),
+      );
+      await expect(relay({ groupedJobs: [settleOrdersInGroups] }).relayOnce()).resolves.toBe(46);
+
+      // 20 + 20 + 5 rows in three groups, and the delayed row alone (a group has one due time).
+      const jobs = await queue.getJobs([...ALL_STATES]);
+      expect(jobs).toHaveLength(4);
+      const groupSizes = jobs
+        .filter((job) => job.id?.startsWith('group-'))
+        .map((job) => (job.data as { _group: unknown[] })._group.length)
+        .sort((a, b) => a - b);
+      expect(groupSizes).toEqual([5, 20, 20]);
+      expect((await queue.getJob(delayedId))?.data).toEqual({ orderId: 'later' });
+
+      await waitFor(() => runs.size === 45, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect([...runs.keys()].sort()).toEqual([...outboxIds].sort());
+      expect([...runs.values()].every((count) => count === 1)).toBe(true);
+      expect(new Set(requestIds).size).toBe(45);
+      expect((await outboxRows()).every((row) => row.attempts === 1)).toBe(true);
+    });
+
+    it('a relay that dies after publishing a group: the same group published again is a no-op', async () => {
+      const { runs } = countingWorker(settleOrdersInGroups);
+      const outboxIds = await placeOrders(5);
+      const crashing = relay({
+        groupedJobs: [settleOrdersInGroups],
+        afterPublish: () => {
+          throw new Error('simulated crash between publish and mark');
+        },
+      });
+      await expect(crashing.relayOnce()).rejects.toThrow('simulated crash');
+      await waitFor(() => runs.size === 5, 10_000);
+
+      await expect(relay({ groupedJobs: [settleOrdersInGroups] }).relayOnce()).resolves.toBe(5);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await totalJobs(queue)).toBe(1);
+      expect(outboxIds.every((id) => runs.get(id) === 1)).toBe(true);
+    });
+
+    it('…and shows the limit: rows claimed again in another group are published again, never lost', async () => {
+      const { runs } = countingWorker(settleOrdersInGroups);
+      const first = await placeOrders(3);
+      const crashing = relay({
+        groupedJobs: [settleOrdersInGroups],
+        afterPublish: () => {
+          throw new Error('crash');
+        },
+      });
+      await expect(crashing.relayOnce()).rejects.toThrow('crash');
+      const later = await placeOrders(2);
+
+      await expect(relay({ groupedJobs: [settleOrdersInGroups] }).relayOnce()).resolves.toBe(5);
+      await waitFor(() => first.every((id) => runs.get(id) === 2), 10_000);
+      expect(later.every((id) => runs.get(id) === 1)).toBe(true);
+      expect(await totalJobs(queue)).toBe(2);
+    });
+
+    it('refuses to group a kind whose workers would not unpack groups', async () => {
+      expect(() => relay({ groupedJobs: [settleOrder] })).toThrow(/does not set grouping/);
+      await expect(groupItem(settleOrder, 'x', { orderId: 'o' })).rejects.toThrow(
+        /does not set grouping/,
+      );
+      await expect(
+        groupItem(settleOrdersInGroups, 'x', { orderId: 7 } as unknown as SettlePayload),
+      ).rejects.toBeInstanceOf(InvalidJobPayloadError);
+    });
+
+    it('publishes a row its producer wrote as a group as it is, and runs each item once', async () => {
+      const { runs, requestIds } = countingWorker(settleOrdersInGroups);
+      const items = await runWithContext({ requestId: 'req-batch' }, () =>
+        Promise.all(
+          ['a', 'b', 'c'].map((orderId) =>
+            groupItem(settleOrdersInGroups, `settle:${orderId}`, { orderId }),
+          ),
+        ),
+      );
+      const rowId = randomUUID();
+      await database.prisma.$executeRaw`
+        INSERT INTO outbox_events (id, queue, name, payload, options)
+        VALUES (${rowId}::uuid, ${settleOrder.queue}, ${settleOrder.name},
+                ${JSON.stringify(groupJobData(items))}::jsonb, '{}'::jsonb)`;
+      await placeOrders(2);
+
+      await expect(relay({ groupedJobs: [settleOrdersInGroups] }).relayOnce()).resolves.toBe(3);
+      expect(await totalJobs(queue)).toBe(2);
+      expect((await queue.getJob(rowId))?.data).toMatchObject(groupJobData(items));
+      await waitFor(() => runs.size === 5, 10_000);
+      expect(['settle:a', 'settle:b', 'settle:c'].map((id) => runs.get(id))).toEqual([1, 1, 1]);
+      expect(requestIds.filter((id) => id === 'req-batch')).toHaveLength(3);
+    });
   });
 
   it('a relay process SIGKILLed between publishing and marking: exactly one job, processed once', async () => {

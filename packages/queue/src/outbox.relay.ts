@@ -2,6 +2,8 @@ import { type JobsOptions } from 'bullmq';
 import { type Logger } from '@strata/logger';
 import { type QueueConnectionSettings } from './connection-options';
 import { toJobData, type SerializedContext } from './job-context';
+import { GROUP_KEY, type JobDefinition } from './job-definition';
+import { type GroupItem, groupJobData, groupJobId } from './job-group';
 import { type OutboxDatabase, type OutboxTransactionClient } from './outbox';
 import { createProducer, type Producer, type RawJob } from './producer';
 
@@ -42,6 +44,15 @@ export interface OutboxRelayOptions {
    * crash the outbox guarantees are about.
    */
   readonly afterPublish?: (outboxIds: readonly string[]) => void | Promise<void>;
+  /**
+   * Kinds this relay publishes in groups; each definition must set `grouping` (job-group.ts).
+   * The rows of such a kind claimed in one round, with the same job options and no delay left,
+   * go as jobs of up to `grouping.maxItems` rows each, in claim order. Their guarantee differs
+   * from a single row's in one case: a relay that dies between publishing and marking may see
+   * the rows again in another group, which is published again (never lost; possibly run twice,
+   * which a grouped kind's processor absorbs). Default: none.
+   */
+  readonly groupedJobs?: ReadonlyArray<JobDefinition<object>>;
 }
 
 /** Relays committed outbox rows to BullMQ. Run one per service replica; any number may race. */
@@ -66,6 +77,16 @@ interface ClaimedRow {
   context: unknown;
   options: unknown;
   remainingDelayMs: number | bigint;
+}
+
+/** What one BullMQ job publishes: one row, or a group of rows of one kind. */
+interface Publication {
+  readonly rows: ClaimedRow[];
+  job: RawJob;
+}
+
+function kindKey(queue: string, name: string): string {
+  return `${queue}\u0000${name}`;
 }
 
 function isProducer(value: Producer | QueueConnectionSettings): value is Producer {
@@ -118,6 +139,33 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     ? options.producer
     : createProducer({ ...options.producer, logger });
 
+  const groupSizes = new Map<string, number>();
+  for (const definition of options.groupedJobs ?? []) {
+    if (definition.grouping === undefined) {
+      throw new Error(
+        `createOutboxRelay: ${definition.queue}/${definition.name} does not set grouping, so its worker would reject a group`,
+      );
+    }
+    groupSizes.set(kindKey(definition.queue, definition.name), definition.grouping.maxItems);
+  }
+
+  /** The job a row becomes on its own: `jobId` and deduplication key = the outbox id. */
+  function rowJob(row: ClaimedRow): RawJob {
+    const jobOptions: JobsOptions = {
+      ...(asObject(row.options) as JobsOptions),
+      jobId: row.id,
+      deduplication: { id: row.id, ttl: dedupWindowMs },
+    };
+    const delay = Number(row.remainingDelayMs);
+    if (delay > 0) jobOptions.delay = delay;
+    else delete jobOptions.delay;
+    return {
+      name: row.name,
+      data: toJobData(asObject(row.payload), asContext(row.context)),
+      options: jobOptions,
+    };
+  }
+
   let running: Promise<void> | undefined;
   let stopped = false;
   let wake: (() => void) | undefined;
@@ -151,39 +199,59 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // One bulk add per queue (one round trip to Redis for the batch, not one per row). A refused
     // bulk counts as failed for all its rows even if some jobs were added: they are retried, and
     // the job id / deduplication key turns their second add into a no-op.
-    const byQueue = new Map<string, Array<{ row: ClaimedRow; job: RawJob }>>();
+    const byQueue = new Map<string, Publication[]>();
+    const groups: Array<Publication & { items: GroupItem[] }> = [];
+    // The group still taking rows, per queue, kind and options.
+    const openGroups = new Map<string, Publication & { items: GroupItem[] }>();
     for (const row of rows) {
-      const jobOptions: JobsOptions = {
-        ...(asObject(row.options) as JobsOptions),
-        jobId: row.id,
-        deduplication: { id: row.id, ttl: dedupWindowMs },
-      };
-      const delay = Number(row.remainingDelayMs);
-      if (delay > 0) jobOptions.delay = delay;
-      else delete jobOptions.delay;
-      const job: RawJob = {
-        name: row.name,
-        data: toJobData(asObject(row.payload), asContext(row.context)),
-        options: jobOptions,
-      };
-      const group = byQueue.get(row.queue);
-      if (group) group.push({ row, job });
-      else byQueue.set(row.queue, [{ row, job }]);
+      const job = rowJob(row);
+      let publications = byQueue.get(row.queue);
+      if (!publications) {
+        publications = [];
+        byQueue.set(row.queue, publications);
+      }
+      const maxItems = groupSizes.get(kindKey(row.queue, row.name));
+      // A row that is a group already (its producer built it) is published as it is.
+      if (maxItems === undefined || job.options.delay !== undefined || GROUP_KEY in job.data) {
+        publications.push({ rows: [row], job });
+        continue;
+      }
+      const groupKey = `${kindKey(row.queue, row.name)}\u0000${JSON.stringify(row.options)}`;
+      const open = openGroups.get(groupKey);
+      const item = { id: row.id, data: job.data };
+      if (open && open.rows.length < maxItems) {
+        open.rows.push(row);
+        open.items.push(item);
+        continue;
+      }
+      const publication = { rows: [row], job, items: [item] };
+      openGroups.set(groupKey, publication);
+      groups.push(publication);
+      publications.push(publication);
     }
-    const groups = [...byQueue];
+    for (const group of groups) {
+      if (group.rows.length === 1) continue; // a group of one is the row's own job
+      const id = groupJobId(group.rows.map((row) => row.id));
+      group.job = {
+        name: group.job.name,
+        data: groupJobData(group.items),
+        options: { ...group.job.options, jobId: id, deduplication: { id, ttl: dedupWindowMs } },
+      };
+    }
+    const queues = [...byQueue];
     const results = await Promise.allSettled(
-      groups.map(([queue, entries]) =>
+      queues.map(([queue, publications]) =>
         producer.addRawBulk(
           queue,
-          entries.map((entry) => entry.job),
+          publications.map((publication) => publication.job),
         ),
       ),
     );
     const published: string[] = [];
     const failed: Array<{ id: string; error: string }> = [];
     results.forEach((result, index) => {
-      const [, entries] = groups[index];
-      for (const { row } of entries) {
+      const [, publications] = queues[index];
+      for (const row of publications.flatMap((publication) => publication.rows)) {
         if (result.status === 'fulfilled') published.push(row.id);
         else failed.push({ id: row.id, error: errorMessage(result.reason) });
       }

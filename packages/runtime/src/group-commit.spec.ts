@@ -77,6 +77,71 @@ describe('groupCommit', () => {
     await expect(Promise.all(results)).resolves.toEqual([10, 20, 30, 40, 50]);
   });
 
+  describe('with lingerMs', () => {
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('holds a call made while nothing waits until others joined it, then writes them as one batch', async () => {
+      const writer = controlledWriter();
+      const write = groupCommit(writer.write, {
+        maxBatchSize: 50,
+        maxConcurrentBatches: 2,
+        lingerMs: 40,
+      });
+      const first = write(1);
+      await tick();
+      expect(writer.batches).toEqual([]);
+      await sleep(10);
+      const second = write(2);
+      await tick();
+      expect(writer.batches).toEqual([]);
+      await sleep(60);
+      expect(writer.batches).toEqual([[1, 2]]);
+      await writer.finishAll();
+      await expect(Promise.all([first, second])).resolves.toEqual([10, 20]);
+
+      // The next call into an empty queue lingers again.
+      const third = write(3);
+      await tick();
+      expect(writer.batches).toHaveLength(1);
+      await sleep(60);
+      expect(writer.batches[1]).toEqual([3]);
+      await writer.finishAll();
+      await expect(third).resolves.toBe(30);
+    });
+
+    it('writes a full batch at once, without waiting for the linger', async () => {
+      const writer = controlledWriter();
+      const write = groupCommit(writer.write, {
+        maxBatchSize: 3,
+        maxConcurrentBatches: 2,
+        lingerMs: 10_000,
+      });
+      const results = [1, 2, 3].map((input) => write(input));
+      await tick();
+      expect(writer.batches).toEqual([[1, 2, 3]]);
+      await writer.finishAll();
+      await expect(Promise.all(results)).resolves.toEqual([10, 20, 30]);
+    });
+
+    it('writes calls whose linger ran out while every slot was busy as soon as a slot frees', async () => {
+      const writer = controlledWriter();
+      const write = groupCommit(writer.write, {
+        maxBatchSize: 2,
+        maxConcurrentBatches: 1,
+        lingerMs: 20,
+      });
+      const results = [write(1), write(2)]; // full: written at once
+      const late = write(3);
+      await sleep(50); // its linger is over, but the only slot is taken
+      expect(writer.batches).toEqual([[1, 2]]);
+      await writer.finishAll();
+      expect(writer.batches).toEqual([[1, 2], [3]]);
+      await writer.finishAll();
+      await expect(Promise.all([...results, late])).resolves.toEqual([10, 20, 30]);
+    });
+  });
+
   it('writes a failed batch again one input at a time: only the input that fails fails', async () => {
     const writer = controlledWriter((input) => input === 3);
     const write = groupCommit(writer.write, { maxBatchSize: 50, maxConcurrentBatches: 1 });

@@ -14,6 +14,15 @@ export interface GroupCommitOptions {
    * store (down, slow) and writing again would only double the wait.
    */
   readonly retryFailedBatchInputsAlone?: boolean;
+  /**
+   * How long a call made while nothing waits may wait for others to join its batch (default 0:
+   * written at once). A batch is written when its first call has waited this long or when it is
+   * full, whichever comes first. At a moderate rate calls arrive one by one, each would be a
+   * batch of its own, and every write costs the store (and this process) a wake-up and a commit
+   * whatever its size; a few milliseconds of linger make them share one. Under load it changes
+   * nothing: calls wait for a batch in flight and form the next one anyway.
+   */
+  readonly lingerMs?: number;
 }
 
 /**
@@ -31,9 +40,10 @@ interface Waiting<Input, Output> {
 /**
  * Group commit: calls made while `maxConcurrentBatches` batches are being written wait and are
  * written together as the next batch, so under load N settlements cost one statement (one round
- * trip, one commit, one WAL flush) instead of N. There is no timer: a call made when nothing is in
- * flight is written at once, so an idle system pays no latency for it. Calls made in the same tick
- * are written together.
+ * trip, one commit, one WAL flush) instead of N. Without `lingerMs` there is no timer: a call made
+ * when nothing is in flight is written at once, so an idle system pays no latency for it. Calls
+ * made in the same tick are written together. With `lingerMs`, a call that finds nothing waiting
+ * waits up to that long for company (the batch goes earlier when it is full).
  *
  * A failed batch of several inputs is written again one input at a time (it was all or nothing,
  * so nothing of it stayed), so an input that fails the statement fails alone and the others'
@@ -46,10 +56,14 @@ export function groupCommit<Input, Output>(
   const maxBatchSize = Math.max(1, Math.floor(options.maxBatchSize));
   const maxConcurrentBatches = Math.max(1, Math.floor(options.maxConcurrentBatches));
   const retryAlone = options.retryFailedBatchInputsAlone ?? true;
+  const lingerMs = Math.max(0, options.lingerMs ?? 0);
   if (maxBatchSize === 1) return writeAlone(writeBatch);
   const waiting: Array<Waiting<Input, Output>> = [];
   let inFlight = 0;
   let pumpScheduled = false;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  // Whether the calls waiting now are due: their linger is over (or there is none).
+  let due = lingerMs === 0;
 
   const writeInput = writeAlone(writeBatch);
   async function writeOne(entry: Waiting<Input, Output>): Promise<void> {
@@ -84,21 +98,43 @@ export function groupCommit<Input, Output>(
 
   function pump(): void {
     pumpScheduled = false;
-    while (inFlight < maxConcurrentBatches && waiting.length > 0) {
+    while (
+      inFlight < maxConcurrentBatches &&
+      waiting.length > 0 &&
+      (due || waiting.length >= maxBatchSize)
+    ) {
       inFlight += 1;
       void write(waiting.splice(0, maxBatchSize)).finally(() => {
         inFlight -= 1;
         pump();
       });
     }
+    // Calls left waiting because every batch slot is taken stay due: they go with the next free
+    // slot. A new call into an empty queue lingers again, from its own arrival.
+    if (lingerMs > 0 && waiting.length === 0) {
+      due = false;
+      clearTimeout(lingerTimer);
+      lingerTimer = undefined;
+    }
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    queueMicrotask(pump);
   }
 
   return (input) =>
     new Promise<Output>((resolve, reject) => {
       waiting.push({ input, resolve, reject });
-      if (!pumpScheduled) {
-        pumpScheduled = true;
-        queueMicrotask(pump);
+      if (due || waiting.length >= maxBatchSize) {
+        schedulePump();
+      } else if (lingerTimer === undefined) {
+        lingerTimer = setTimeout(() => {
+          lingerTimer = undefined;
+          due = true;
+          pump();
+        }, lingerMs);
       }
     });
 }

@@ -66,6 +66,8 @@ const WITH_WORKER = process.env.BENCH_WORKER !== '0';
 const LOAD_CLIENT = process.env.BENCH_CLIENT === 'grpc-js' ? 'grpc-js' : 'http2';
 const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '20';
 const CREATE_BATCH = process.env.BENCH_CREATE_BATCH ?? '32';
+const CREATE_LINGER_MS = process.env.BENCH_CREATE_LINGER_MS;
+const RELAY_INTERVAL_MS = process.env.BENCH_RELAY_INTERVAL_MS;
 const SETTLEMENT_CONCURRENCY = process.env.BENCH_SETTLEMENT_CONCURRENCY ?? '100';
 const WORKER_NICE = Number(process.env.BENCH_WORKER_NICE ?? 0);
 const SEED_PAYMENTS = Number(process.env.BENCH_SEED_PAYMENTS ?? 20_000);
@@ -480,6 +482,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     SETTLEMENT_CONCURRENCY,
     SETTLEMENT_BATCH_MAX_SIZE: SETTLEMENT_BATCH,
     CREATE_PAYMENT_BATCH_MAX_SIZE: CREATE_BATCH,
+    ...(CREATE_LINGER_MS === undefined ? {} : { CREATE_PAYMENT_BATCH_LINGER_MS: CREATE_LINGER_MS }),
+    ...(RELAY_INTERVAL_MS === undefined ? {} : { OUTBOX_RELAY_INTERVAL_MS: RELAY_INTERVAL_MS }),
     LOG_LEVEL: 'warn',
     BENCH_QUEUE_PREFIX: redis.queuePrefix,
     BENCH_CACHE_PREFIX: `${redis.prefix}payment`,

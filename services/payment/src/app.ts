@@ -87,7 +87,11 @@ export function buildApp(
         // statement and one commit, two statements in flight at most; nothing waits for a timer.
         insertPayment: groupCommit(
           (inserts: readonly PaymentInsert[]) => insertPayments(database.pool, inserts),
-          { maxBatchSize: config.CREATE_PAYMENT_BATCH_MAX_SIZE, maxConcurrentBatches: 2 },
+          {
+            maxBatchSize: config.CREATE_PAYMENT_BATCH_MAX_SIZE,
+            maxConcurrentBatches: 2,
+            lingerMs: config.CREATE_PAYMENT_BATCH_LINGER_MS,
+          },
         ),
         payees: new UserServicePayeeDirectory(users),
         settings: {

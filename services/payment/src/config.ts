@@ -36,9 +36,11 @@ export const paymentServiceConfigSchema = z
     /** Refund jobs in flight per worker process (each holds a database transaction). */
     WORKER_CONCURRENCY: env.int(1, 500).default(20),
     /**
-     * Settlement jobs in flight per worker process. Most of a job's time is the provider call;
-     * the jobs in flight share their statements (SETTLEMENT_BATCH_MAX_SIZE), so more of them in
-     * flight means fewer statements and commits per payment, not more connections.
+     * Payments settled at once per worker process (the worker takes this many divided by the
+     * settlement job's group size in jobs, see payment.jobs.ts). Most of a payment's time is the
+     * provider call; the payments in flight share their statements (SETTLEMENT_BATCH_MAX_SIZE),
+     * so more of them in flight means fewer statements and commits per payment, not more
+     * connections.
      */
     SETTLEMENT_CONCURRENCY: env.int(1, 1_000).default(100),
     /**
@@ -47,11 +49,25 @@ export const paymentServiceConfigSchema = z
      */
     SETTLEMENT_BATCH_MAX_SIZE: env.int(1, 500).default(20),
     /**
+     * How often the outbox relay looks for new rows while it keeps finding some (it backs off to
+     * 200 ms when idle). Each round is one transaction and one Redis round trip per queue, and
+     * the settlements it relays go as one job (payment.jobs.ts): a longer interval means fewer,
+     * larger rounds and groups, and settlement starting that much later.
+     */
+    OUTBOX_RELAY_INTERVAL_MS: env.int(1, 1_000).default(20),
+    /**
      * CreatePayment calls that arrive while earlier ones are being written share one statement
      * and one commit, up to this many payments per statement (group commit); 1 = one statement
      * per create.
      */
     CREATE_PAYMENT_BATCH_MAX_SIZE: env.int(1, 500).default(32),
+    /**
+     * How long a CreatePayment that finds no other waiting waits for more to share its statement
+     * (group-commit.ts `lingerMs`); 0 = written at once. Each statement costs PostgreSQL and the
+     * server a wake-up and a commit whatever its size, which at a moderate rate is most of a
+     * create's price.
+     */
+    CREATE_PAYMENT_BATCH_LINGER_MS: env.int(0, 50).default(0),
     BALANCE_CACHE_TTL_SECONDS: env.int(1, 86_400).default(300),
     METRICS_PORT: env.port().optional(),
   })

@@ -54,7 +54,8 @@ export interface OutboxRow {
 // A definition's options never change; serialising them once saves work on every create.
 const optionsJsonByDefinition = new WeakMap<object, string>();
 
-function optionsJson(definition: JobDefinition<object>): string {
+/** A definition's job options as the outbox stores them (`options` column, JSON text). */
+export function outboxOptionsJson(definition: JobDefinition<object>): string {
   let json = optionsJsonByDefinition.get(definition);
   if (json === undefined) {
     const { delay: _delay, jobId: _jobId, ...jobOptions } = jobOptionsFor(definition);
@@ -83,7 +84,7 @@ export async function outboxRow<Payload extends object>(
     name: definition.name,
     payload: JSON.stringify(payload),
     context: context === undefined ? null : JSON.stringify(context),
-    options: optionsJson(definition),
+    options: outboxOptionsJson(definition),
     delayMs: 0,
   };
 }

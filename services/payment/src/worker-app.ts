@@ -121,7 +121,14 @@ export function buildWorker(
       // Two batches in flight: one can be written while the previous waits for its commit.
       batching: { maxBatchSize: config.SETTLEMENT_BATCH_MAX_SIZE, maxConcurrentBatches: 2 },
     }),
-    { ...workerOptions, concurrency: config.SETTLEMENT_CONCURRENCY },
+    {
+      ...workerOptions,
+      // A job carries up to a group of payments (relayed together); the bound is on payments.
+      concurrency: Math.max(
+        1,
+        Math.ceil(config.SETTLEMENT_CONCURRENCY / (settlePaymentJob.grouping?.maxItems ?? 1)),
+      ),
+    },
   );
   const refunds = createWorker(
     processRefundJob,
@@ -135,8 +142,9 @@ export function buildWorker(
           database: outboxDatabase(database.prisma),
           producer: connection,
           logger,
-          minPollIntervalMs: 20,
-          maxPollIntervalMs: 200,
+          minPollIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
+          maxPollIntervalMs: Math.max(200, config.OUTBOX_RELAY_INTERVAL_MS),
+          groupedJobs: [settlePaymentJob],
         });
 
   let purgeTimer: NodeJS.Timeout | undefined;

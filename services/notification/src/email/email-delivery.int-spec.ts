@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { type EmailJobPayload } from '@strata/jobs';
+import { EMAIL_QUEUE, sendEmailJob, type EmailJobPayload } from '@strata/jobs';
+import { groupItem, groupJobData } from '@strata/queue';
 import { waitFor } from '@strata/testing';
 import {
   FAST_RETRY,
@@ -240,6 +241,42 @@ describe('email delivery', () => {
       ['grace@example.com'],
     ]);
     expect(harness.logs.text()).toMatch(/user service lookup failed \(UNAVAILABLE\), will retry/);
+  });
+
+  it('a group of emails (one job for a batch a producer wrote together): each is sent once, and a busy one is retried with its group', async () => {
+    const harness = await start();
+    const [first, second, busy] = [commentEmail(), commentEmail(), commentEmail()];
+    // Another delivery of the third email holds its key for a while (e.g. a duplicate job).
+    const store = new IdempotencyStore(deadWorkerRedis(harness), {
+      namespace: idempotencyNamespace(harness.config.QUEUE_PREFIX),
+      leaseMs: 1_500,
+      sentTtlMs: 60_000,
+    });
+    expect((await store.claim(busy.idempotencyKey)).status).toBe('claimed');
+    const items = await Promise.all(
+      [first, second, busy].map((payload) =>
+        groupItem(sendEmailJob, payload.idempotencyKey, payload),
+      ),
+    );
+    const jobId = await harness.producer.addRaw(
+      EMAIL_QUEUE,
+      sendEmailJob.name,
+      groupJobData(items),
+      { ...FAST_RETRY, attempts: 10, backoff: { type: 'fixed', delay: 400 } },
+    );
+
+    const job = await harness.settled(jobId, 20_000);
+    expect(await job.getState()).toBe('completed');
+    // The first attempt sent two and failed the busy one alone: the retries ran only that one.
+    expect(job.data).toEqual(groupJobData([items[2]]));
+    expect(job.returnvalue).toEqual([
+      { status: 'sent', messageId: messageIdFor(busy.idempotencyKey, 'strata.test') },
+    ]);
+    expect(harness.smtp.messages.map((message) => message.parsed.messageId).sort()).toEqual(
+      [first, second, busy]
+        .map((payload) => messageIdFor(payload.idempotencyKey, 'strata.test'))
+        .sort(),
+    );
   });
 
   it('documented limit: a sender that died after SMTP accepted and before recording it causes one duplicate, after the lease, with the same Message-ID', async () => {

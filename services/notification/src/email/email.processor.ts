@@ -99,6 +99,13 @@ export class EmailProcessor {
    * set and throwing DelayedError is BullMQ's documented way to do that.
    */
   private async waitForOtherDelivery(context: ProcessorContext, retryInMs: number): Promise<never> {
+    if (context.inGroup) {
+      // The job is the group's: moving it would delay every email of the batch. This email
+      // fails alone instead, and the group's retry (with its backoff) comes back to it.
+      throw new Error(
+        `another delivery holds this email's idempotency key (for up to ${retryInMs} ms); retried with its group`,
+      );
+    }
     const recheckMs = Math.min(retryInMs, this.options.busyRecheckMs ?? 1_000);
     const delayMs = Math.round(recheckMs * (0.75 + Math.random() * 0.5));
     context.logger.info(

@@ -112,11 +112,24 @@ describe('settlement statements for many payments at once (the worker group-comm
     );
     expect(transactions.rows).toHaveLength(4);
     expect(transactions.rows.every((row) => row.postings === '3')).toBe(true);
-    const receipts = await stack.sql.query(
-      `SELECT 1 FROM outbox_events WHERE name = 'send-email' AND payload->'data'->>'paymentId' = ANY($1)`,
+    // The receipts of one statement are one outbox row, a group of two emails per payment, each
+    // keyed by its own idempotency key: the webhook's row (2) and the batch's (3 payments, 6).
+    const receipts = await stack.sql.query<{ row_id: string; id: string; key: string }>(
+      `SELECT outbox_events.id::text AS row_id, item->>'id' AS id,
+              item->'data'->>'idempotencyKey' AS key
+       FROM outbox_events, jsonb_array_elements(payload->'_group') AS item
+       WHERE name = 'send-email' AND item->'data'->'data'->>'paymentId' = ANY($1)`,
       [ids],
     );
     expect(receipts.rowCount).toBe(8);
+    const itemsPerRow = new Map<string, number>();
+    for (const { row_id } of receipts.rows)
+      itemsPerRow.set(row_id, (itemsPerRow.get(row_id) ?? 0) + 1);
+    expect([...itemsPerRow.values()].sort()).toEqual([2, 6]);
+    expect(receipts.rows.map((row) => row.id).sort()).toEqual(
+      ids.flatMap((id) => [`payment-receipt:${id}`, `payment-received:${id}`]).sort(),
+    );
+    expect(receipts.rows.every((row) => row.key === row.id)).toBe(true);
     expect(await ledgerInvariants(stack.sql)).toMatchObject({ unbalancedTransactions: 0 });
 
     // Settling the same charges again changes nothing.
