@@ -66,3 +66,4 @@ export {
   type OutboxTransactionClient,
 } from './outbox';
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox.relay';
+export { poolOutboxDatabase, type OutboxPool, type OutboxPoolClient } from './outbox.pool';

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type Queue } from 'bullmq';
+import { Pool } from 'pg';
 import { captureLogs, createLogger, currentContext, runWithContext } from '@strata/logger';
 import { waitFor } from '@strata/testing';
 import { InvalidJobPayloadError } from './errors';
@@ -11,6 +12,7 @@ import { defineJob, type JobDefinition } from './job-definition';
 import { groupItem, groupJobData } from './job-group';
 import { createWorker, type ManagedWorker } from './job-worker';
 import { OUTBOX_PRISMA_MODEL, enqueueInTransaction, type OutboxTransactionClient } from './outbox';
+import { poolOutboxDatabase } from './outbox.pool';
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox.relay';
 import { createProducer, type Producer } from './producer';
 import { createTestDatabase, PACKAGE_ROOT, type TestDatabase } from './testing/database';
@@ -269,6 +271,66 @@ describe('transactional outbox (real PostgreSQL + Redis)', () => {
 
     await expect(relay({ dedupWindowMs: 50 }).relayOnce()).resolves.toBe(1);
     await waitFor(() => runs.get(outboxId) === 2, 10_000);
+  });
+
+  describe('on a pg pool (poolOutboxDatabase) instead of Prisma', () => {
+    let pool: Pool;
+    beforeEach(() => {
+      // One connection: a test sees whether the relay hands it back clean.
+      pool = new Pool({ connectionString: database.url, max: 1 });
+    });
+    afterEach(async () => {
+      await pool.end();
+    });
+
+    it('claims, publishes and marks as the Prisma relay does', async () => {
+      const { runs, requestIds } = countingWorker();
+      const { orderId, outboxId } = await runWithContext({ requestId: 'req-pool-1' }, () =>
+        database.prisma.$transaction((tx) => placeOrder(tx)),
+      );
+      const onPool = relay({ database: poolOutboxDatabase(pool) });
+      await expect(onPool.relayOnce()).resolves.toBe(1);
+      await expect(onPool.relayOnce()).resolves.toBe(0);
+      expect((await queue.getJob(outboxId))?.data).toEqual({
+        orderId,
+        _context: { requestId: 'req-pool-1' },
+      });
+      const [row] = await outboxRows();
+      expect(row?.publishedAt).toBeInstanceOf(Date);
+      expect(row?.attempts).toBe(1);
+      await waitFor(() => runs.get(outboxId) === 1, 10_000);
+      expect(requestIds).toEqual(['req-pool-1']);
+      await expect(onPool.purgePublished()).resolves.toBe(0);
+    });
+
+    it('rolls back a round that fails after publishing, and keeps the connection usable', async () => {
+      await database.prisma.$transaction((tx) => placeOrder(tx));
+      const crashing = relay({
+        database: poolOutboxDatabase(pool),
+        afterPublish: () => {
+          throw new Error('simulated crash between publish and mark');
+        },
+      });
+      await expect(crashing.relayOnce()).rejects.toThrow('simulated crash');
+      expect((await outboxRows()).every((row) => row.publishedAt === null)).toBe(true);
+      // The claim's row locks are gone (a connection left in its transaction would hold them).
+      await expect(
+        database.prisma.$queryRaw`SELECT id FROM outbox_events FOR UPDATE NOWAIT`,
+      ).resolves.toHaveLength(1);
+      await expect(relay({ database: poolOutboxDatabase(pool) }).relayOnce()).resolves.toBe(1);
+    });
+
+    it('gives up a round past its timeout: the connection is dropped, so the claim is rolled back', async () => {
+      await database.prisma.$transaction((tx) => placeOrder(tx));
+      const frozen = relay({
+        database: poolOutboxDatabase(pool),
+        transactionTimeoutMs: 300,
+        afterPublish: () => new Promise<void>(() => undefined),
+      });
+      await expect(frozen.relayOnce()).rejects.toThrow(/timed out after 300 ms/);
+      expect((await outboxRows()).every((row) => row.publishedAt === null)).toBe(true);
+      await expect(relay({ database: poolOutboxDatabase(pool) }).relayOnce()).resolves.toBe(1);
+    });
   });
 
   describe('grouped kinds (job-group.ts)', () => {

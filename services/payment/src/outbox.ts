@@ -4,10 +4,9 @@ import {
   enqueueInTransaction,
   jobOptionsFor,
   type JobDefinition,
-  type OutboxDatabase,
   type OutboxTransactionClient,
 } from '@strata/queue';
-import { type PaymentDatabase, type PaymentTransaction } from './database';
+import { type PaymentTransaction } from './database';
 
 // @strata/queue types its outbox clients so that a root Prisma client cannot be passed where a
 // transaction client belongs ("no `$transaction` method"), and checks it at run time. Prisma 7's
@@ -30,13 +29,6 @@ export function enqueueInOutbox<Payload extends object>(
   payload: Payload,
 ): Promise<string> {
   return enqueueInTransaction(outboxView(tx), definition, payload);
-}
-
-/** The root client as the outbox relay wants it (it opens its own transactions). */
-export function outboxDatabase(database: PaymentDatabase): OutboxDatabase {
-  return {
-    $transaction: (work, options) => database.$transaction((tx) => work(outboxView(tx)), options),
-  };
 }
 
 /** The column values of one `outbox_events` row, as `enqueueInTransaction` would write them. */

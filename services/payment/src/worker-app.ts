@@ -1,7 +1,12 @@
 import { closeRedis, createRedisClient } from '@strata/cache';
 import { type RealtimeEvent } from '@strata/contracts';
 import { type Logger } from '@strata/logger';
-import { createOutboxRelay, createWorker, type ManagedWorker } from '@strata/queue';
+import {
+  createOutboxRelay,
+  createWorker,
+  poolOutboxDatabase,
+  type ManagedWorker,
+} from '@strata/queue';
 import { groupCommit } from '@strata/runtime';
 import { Redis } from 'ioredis';
 import { BALANCE_CACHE_PREFIX, createBalanceCache } from './balances/balance-cache';
@@ -10,7 +15,6 @@ import { openPaymentDatabase } from './database';
 import { RealtimePublisher } from './events/realtime.publisher';
 import { LedgerAccountDirectory } from './ledger/ledger.repository';
 import { purgeExpiredIdempotencyRecords } from './idempotency/idempotency.repository';
-import { outboxDatabase } from './outbox';
 import { type PaymentProvider } from './provider/payment-provider';
 import { PspHttpProvider } from './provider/psp-http.provider';
 import { processRefundProcessor } from './refunds/process-refund.usecase';
@@ -139,7 +143,9 @@ export function buildWorker(
     options.relay === false
       ? undefined
       : createOutboxRelay({
-          database: outboxDatabase(database.prisma),
+          // On the pool, not Prisma: an interactive transaction through Prisma cost the worker
+          // more than the relay's statements themselves (@strata/queue, outbox.pool.ts).
+          database: poolOutboxDatabase(database.pool),
           producer: connection,
           logger,
           minPollIntervalMs: config.OUTBOX_RELAY_INTERVAL_MS,
