@@ -6,7 +6,9 @@
 //
 // Phase 1 (throughput): BENCH_CONCURRENCY callers in closed loop for BENCH_SECONDS → creates/s.
 // Phase 2 (latency): once the settlement backlog of phase 1 has drained, an open-loop schedule of
-// BENCH_RATE creates/s for BENCH_SECONDS → p50/p99 (the worker settles that stream meanwhile).
+// BENCH_RATE creates/s for BENCH_LATENCY_SECONDS (default BENCH_SECONDS) → p50/p99 (the worker
+// settles that stream meanwhile). It starts from a CHECKPOINT (see there; BENCH_CHECKPOINT=0
+// skips it).
 // Processes, as in production: the gRPC server and the worker (settlement + outbox relay) each run
 // in their own Node process (scripts/bench-process.ts); this process is only the load generator
 // (and the fake user service, whose answers the payee cache keeps off the hot path). PostgreSQL,
@@ -17,6 +19,11 @@
 //   BENCH_POOL (20)         DB_POOL_MAX of the server and of the worker
 //   BENCH_BATCH (20)        SETTLEMENT_BATCH_MAX_SIZE of the worker (1 = one statement per payment)
 //   BENCH_CREATE_BATCH (32) CREATE_PAYMENT_BATCH_MAX_SIZE of the server (1 = one statement per create)
+//   BENCH_CREATE_LINGER_MS  CREATE_PAYMENT_BATCH_LINGER_MS of the server (default: the config's, 4)
+//   BENCH_RELAY_INTERVAL_MS OUTBOX_RELAY_INTERVAL_MS of the worker (default: the config's, 20)
+//   BENCH_LATENCY_SECONDS   phase 2's length (default BENCH_SECONDS); > 30 includes the kernel's
+//                           writeback of phase 2's own dirty pages (see the CHECKPOINT below)
+//   BENCH_CHECKPOINT (1)    0 = phase 2 starts without a CHECKPOINT (pays phase 1's writeback)
 //   BENCH_SETTLEMENT_CONCURRENCY (100)  SETTLEMENT_CONCURRENCY of the worker
 //   BENCH_SEED_PAYMENTS (20000)  settled payments in the database before the run (history: a
 //                           table in service is not empty, and has statistics; see seedHistory);
@@ -57,6 +64,8 @@ import {
 } from '../src/testing/psp-process';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? SECONDS);
+const CHECKPOINT_BEFORE_LATENCY = process.env.BENCH_CHECKPOINT !== '0';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const POOL = process.env.BENCH_POOL ?? '20';
@@ -642,6 +651,15 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       `drain WAL from ${databaseBeforeDrain.walLsn} to ${drainDatabase.walLsn}\n`,
     );
 
+    // Phase 1 dirtied in 15 s what phase 2 dirties in ~45, and Linux writes a dirty page back
+    // ~30 s after it was dirtied (vm.dirty_expire_centisecs = 3000): so ~5–10 s into phase 2 it
+    // wrote phase 1's 70–120 MB of data pages in a second (vmstat), every commit's WAL fsync
+    // queued behind that, and every create in flight stalled for 150–270 ms: a third to half of
+    // the creates over 50 ms in a run, caused by the bench's own phase 1. A CHECKPOINT writes
+    // and syncs those pages now. Phase 2's own writeback (it dirties data pages steadily) falls
+    // inside it only when it runs longer than ~30 s: BENCH_LATENCY_SECONDS=45 includes it.
+    if (CHECKPOINT_BEFORE_LATENCY && RATE > 0) await sql.query('CHECKPOINT');
+
     const latencies: number[] = [];
     // From the time the schedule said a create was due to its answer: what a caller arriving on
     // schedule waited, including the load generator's own lateness in sending (a late sender
@@ -656,7 +674,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     const start = performance.now();
     // The first LEAD_IN_MS of the schedule run but are not measured: the server and the worker
     // go from the drain (no creates) to the rate, as a steady service would not.
-    const total = RATE > 0 ? Math.round((RATE * (SECONDS * 1000 + LEAD_IN_MS)) / 1000) : 0;
+    const total = RATE > 0 ? Math.round((RATE * (LATENCY_SECONDS * 1000 + LEAD_IN_MS)) / 1000) : 0;
     for (let index = 0; index < total; index += 1) {
       const due = start + (index * 1000) / RATE;
       const wait = due - performance.now();
@@ -757,7 +775,8 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
       },
       latency: {
         ratePerSecond: RATE,
-        seconds: SECONDS,
+        seconds: LATENCY_SECONDS,
+        checkpointBefore: CHECKPOINT_BEFORE_LATENCY,
         requests: latencies.length,
         errors: latencyErrors,
         p50Ms: Number(percentile(latencies, 50).toFixed(1)),
