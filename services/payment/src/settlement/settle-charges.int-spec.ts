@@ -76,6 +76,22 @@ describe('settlement statements for many payments at once (the worker group-comm
     ]);
   });
 
+  it("writes a statement's receipts as outbox rows of at most the email job's group size", async () => {
+    const ids = await createPayments(51, 'GBP');
+    await settleCharges(run, await chargesFor(ids), FEE_BPS);
+    const { rows } = await stack.sql.query<{ row_id: string; key: string }>(
+      `SELECT outbox_events.id::text AS row_id, item->>'id' AS key
+       FROM outbox_events, jsonb_array_elements(payload->'_group') AS item
+       WHERE name = 'send-email' AND item->'data'->'data'->>'paymentId' = ANY($1)`,
+      [ids],
+    );
+    const itemsPerRow = new Map<string, number>();
+    for (const { row_id } of rows) itemsPerRow.set(row_id, (itemsPerRow.get(row_id) ?? 0) + 1);
+    // 102 receipts: a full group of 100 (sendEmailJob.grouping.maxItems) and the 2 left over.
+    expect([...itemsPerRow.values()].sort((a, b) => a - b)).toEqual([2, 100]);
+    expect(new Set(rows.map((row) => row.key)).size).toBe(102);
+  });
+
   it('settles each open payment of the batch once and leaves out one settled meanwhile', async () => {
     const ids = await createPayments(4, 'USD');
     const charges = await chargesFor(ids);
