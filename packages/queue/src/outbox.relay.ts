@@ -3,7 +3,7 @@ import { type Logger } from '@strata/logger';
 import { type QueueConnectionSettings } from './connection-options';
 import { toJobData, type SerializedContext } from './job-context';
 import { GROUP_KEY, type JobDefinition } from './job-definition';
-import { type GroupItem, groupJobData, groupJobId } from './job-group';
+import { groupJobData, groupJobId } from './job-group';
 import { type OutboxDatabase, type OutboxTransactionClient } from './outbox';
 import { createProducer, type Producer, type RawJob } from './producer';
 
@@ -79,10 +79,11 @@ interface ClaimedRow {
   remainingDelayMs: number | bigint;
 }
 
-/** What one BullMQ job publishes: one row, or a group of rows of one kind. */
+/** What one BullMQ job publishes: one row, or a group of rows of one kind (with their jobs). */
 interface Publication {
   readonly rows: ClaimedRow[];
-  job: RawJob;
+  /** The job each row would be on its own, in row order. */
+  readonly jobs: RawJob[];
 }
 
 function kindKey(queue: string, name: string): string {
@@ -166,6 +167,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     };
   }
 
+  /** A publication's BullMQ job: the row's own, or one carrying the group's rows as items. */
+  function publicationJob({ rows, jobs }: Publication): RawJob {
+    const [first] = jobs;
+    if (rows.length === 1) return first;
+    const id = groupJobId(rows.map((row) => row.id));
+    return {
+      name: first.name,
+      data: groupJobData(rows.map((row, index) => ({ id: row.id, data: jobs[index].data }))),
+      options: { ...first.options, jobId: id, deduplication: { id, ttl: dedupWindowMs } },
+    };
+  }
+
   let running: Promise<void> | undefined;
   let stopped = false;
   let wake: (() => void) | undefined;
@@ -200,9 +213,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // bulk counts as failed for all its rows even if some jobs were added: they are retried, and
     // the job id / deduplication key turns their second add into a no-op.
     const byQueue = new Map<string, Publication[]>();
-    const groups: Array<Publication & { items: GroupItem[] }> = [];
     // The group still taking rows, per queue, kind and options.
-    const openGroups = new Map<string, Publication & { items: GroupItem[] }>();
+    const openGroups = new Map<string, Publication>();
     for (const row of rows) {
       const job = rowJob(row);
       let publications = byQueue.get(row.queue);
@@ -213,38 +225,24 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       const maxItems = groupSizes.get(kindKey(row.queue, row.name));
       // A row that is a group already (its producer built it) is published as it is.
       if (maxItems === undefined || job.options.delay !== undefined || GROUP_KEY in job.data) {
-        publications.push({ rows: [row], job });
+        publications.push({ rows: [row], jobs: [job] });
         continue;
       }
       const groupKey = `${kindKey(row.queue, row.name)}\u0000${JSON.stringify(row.options)}`;
       const open = openGroups.get(groupKey);
-      const item = { id: row.id, data: job.data };
       if (open && open.rows.length < maxItems) {
         open.rows.push(row);
-        open.items.push(item);
+        open.jobs.push(job);
         continue;
       }
-      const publication = { rows: [row], job, items: [item] };
+      const publication = { rows: [row], jobs: [job] };
       openGroups.set(groupKey, publication);
-      groups.push(publication);
       publications.push(publication);
-    }
-    for (const group of groups) {
-      if (group.rows.length === 1) continue; // a group of one is the row's own job
-      const id = groupJobId(group.rows.map((row) => row.id));
-      group.job = {
-        name: group.job.name,
-        data: groupJobData(group.items),
-        options: { ...group.job.options, jobId: id, deduplication: { id, ttl: dedupWindowMs } },
-      };
     }
     const queues = [...byQueue];
     const results = await Promise.allSettled(
       queues.map(([queue, publications]) =>
-        producer.addRawBulk(
-          queue,
-          publications.map((publication) => publication.job),
-        ),
+        producer.addRawBulk(queue, publications.map(publicationJob)),
       ),
     );
     const published: string[] = [];

@@ -107,13 +107,12 @@ export const isOpen = (status: Payment['status']) =>
   status === 'pending' || status === 'processing';
 
 // $1 the batch as a JSON array (one object per payment: the fields of `input` below and its two
-// receipt emails as group items of @strata/queue), $2 the settle time, $3 the payment ids again
-// as an array: the
-// planner cannot see into the JSON, and `id IN (SELECT payment_id FROM input)` let it scan the
-// whole payments table for every batch (measured: 11 ms of PostgreSQL CPU per settlement at
-// 20,000 payments, in the bench before it seeded and analyzed its database, so stale plans may
-// have added to it: services/payment/README.md, "Session 6"); `= ANY($3)` is read from the
-// primary key.
+// receipt emails as group items of @strata/queue), $2 the settle time, $3 the payment ids again as
+// an array: the planner cannot see into the JSON, and `id IN (SELECT payment_id FROM input)` let it
+// scan the whole payments table for every batch (measured: 11 ms of PostgreSQL CPU per settlement
+// at 20,000 payments, in the bench before it seeded and analyzed its database, so stale plans may
+// have added to it: services/payment/README.md, "Session 6"); `= ANY($3)` is read from the primary
+// key.
 // `locked` takes the payments' row locks in id order (waiting for a concurrent webhook or worker;
 // two batches sharing payments cannot deadlock), re-checking the status on the row version it
 // locks; the UPDATE settles those still open and everything else reads its RETURNING: a payment
