@@ -30,9 +30,12 @@
 //                           0 = a new database without statistics (the bench before session 6)
 //   BENCH_WORKER_NICE (0)   the worker process's nice value (diagnostic: does settlement keep up
 //                           when request serving has the CPU first?)
-//   BENCH_CLIENT (http2)    the load generator's gRPC client: http2 (gRPC's wire format over
-//                           node:http2, see createHttp2LoadClient) or grpc-js (a bare grpc-js
-//                           client, the bench's client before session 9)
+//   BENCH_CLIENT (native)   the load generator's gRPC client for both phases: native (the C
+//                           client of load-client.c on libnghttp2, built on first use; no GC
+//                           pauses, ~1/10 of the CPU: see runNativeLoad), http2 (gRPC's wire format
+//                           over node:http2, see createHttp2LoadClient; the bench's client in
+//                           sessions 9–10, and what it falls back to when the C client cannot be
+//                           built) or grpc-js (a bare grpc-js client, the client before session 9)
 //   BENCH_WORKER (1)        0 = no worker process (diagnostic only: shows the create path's own
 //                           ceiling; the acceptance number is with the worker running)
 //   BENCH_CPU_PROF_DIR      when set, the server and the worker run with --cpu-prof into that
@@ -41,12 +44,21 @@
 //   BENCH_LOG_DIR           when set, the server's and the worker's output go to <role>.log there
 //   BENCH_RATE=0            skips phase 2 (e.g. to profile phase 1 alone)
 //   BENCH_LATENCY_TRACE     a file: phase 2 writes each create's send time and latency there (TSV)
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { loadavg, setPriority } from 'node:os';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
@@ -76,7 +88,9 @@ const TRACE_GC = process.env.BENCH_TRACE_GC === '1';
 /** Extra Node flags for the server and the worker (space-separated), e.g. GC settings. */
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const WITH_WORKER = process.env.BENCH_WORKER !== '0';
-const LOAD_CLIENT = process.env.BENCH_CLIENT === 'grpc-js' ? 'grpc-js' : 'http2';
+const REQUESTED_CLIENT = process.env.BENCH_CLIENT ?? 'native';
+if (!['native', 'http2', 'grpc-js'].includes(REQUESTED_CLIENT))
+  throw new Error(`BENCH_CLIENT must be native, http2 or grpc-js, not ${REQUESTED_CLIENT}`);
 const SETTLEMENT_BATCH = process.env.BENCH_BATCH ?? '20';
 const CREATE_BATCH = process.env.BENCH_CREATE_BATCH ?? '32';
 const CREATE_LINGER_MS = process.env.BENCH_CREATE_LINGER_MS;
@@ -90,6 +104,8 @@ const LATENCY_TRACE = process.env.BENCH_LATENCY_TRACE;
 const LEAD_IN_MS = 1_000;
 /** How long phase 2 waits for phase 1's settlement backlog to drain. */
 const DRAIN_LIMIT_MS = 180_000;
+/** Request bodies the native client gets per second of phase 1: more than this host can create. */
+const NATIVE_MAX_CREATES_PER_SECOND = 6_000;
 
 const load = () => loadavg().map((value) => Number(value.toFixed(2)));
 
@@ -334,6 +350,126 @@ function createHttp2LoadClient(target: string, people: readonly string[]): LoadC
   };
 }
 
+/** Request frames as gRPC puts them on the wire: the 5-byte prefix, then the message. */
+function requestFrames(
+  requestBody: ReturnType<typeof requestTemplates>,
+  firstSequence: number,
+  count: number,
+): Buffer {
+  const frames = Array.from({ length: count }, (_, index) => {
+    const frame = requestBody(firstSequence + index, 5);
+    frame.writeUInt32BE(frame.length - 5, 1);
+    return frame;
+  });
+  return Buffer.concat(frames);
+}
+
+/**
+ * Builds the C load client (load-client.c) once per version of its source, into the temporary
+ * directory. Undefined, with the reason on stderr, where it cannot be built (no C compiler, or no
+ * libnghttp2 headers: Debian's libnghttp2-dev): the bench then runs the node:http2 client.
+ */
+function buildNativeLoadClient(): string | undefined {
+  const source = path.join(__dirname, 'load-client.c');
+  const digest = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
+  const binary = path.join(tmpdir(), `strata-payment-load-client-${digest}`);
+  if (existsSync(binary)) return binary;
+  try {
+    execFileSync('cc', ['-O2', '-o', binary, source, '-lnghttp2'], { stdio: 'pipe' });
+    return binary;
+  } catch (error) {
+    // The compiler's first complaint, or why it did not run at all (no `cc`: ENOENT).
+    const compilerOutput =
+      error instanceof Error && 'stderr' in error && Buffer.isBuffer(error.stderr)
+        ? error.stderr.toString()
+        : '';
+    const reason =
+      compilerOutput.trim().split('\n')[0] || (error instanceof Error ? error.message : '?');
+    process.stderr.write(
+      `the native load client cannot be built (${reason}): the node:http2 client runs instead\n`,
+    );
+    return undefined;
+  }
+}
+
+interface NativeLoadResult {
+  completed: number;
+  errors: number;
+  submitted: number;
+  bodiesRanOut: boolean;
+  wallSeconds: number;
+  cpuSeconds: number;
+  errorMessages: string[];
+  firstAnswerHex: string;
+  /** Open loop only, per measured call: [sent ms after the measured start, latency ms (-1: failed), send lag ms]. */
+  calls?: Array<[number, number, number]>;
+}
+
+/**
+ * One phase driven by the C load client: a process of its own, with its own HTTP/2 connection,
+ * sending the request frames written to a file here, each once and in order (every create has
+ * its own idempotency key; neither h2load nor ghz can vary a body per request). Closed loop with
+ * `concurrency`, or an open-loop schedule with `rate` (the first `leadInMs` unmeasured). Its CPU
+ * time comes back in the result: it has exited when /proc is read.
+ */
+async function runNativeLoad(
+  binary: string,
+  target: string,
+  frames: Buffer,
+  shape: { concurrency: number } | { rate: number; leadInMs: number },
+  seconds: number,
+): Promise<NativeLoadResult> {
+  const directory = mkdtempSync(path.join(tmpdir(), 'strata-payment-bench-'));
+  try {
+    const bodies = path.join(directory, 'bodies');
+    writeFileSync(bodies, frames);
+    const loadShape =
+      'concurrency' in shape
+        ? ['--concurrency', String(shape.concurrency)]
+        : ['--rate', String(shape.rate), '--lead-in-ms', String(shape.leadInMs)];
+    const child = spawn(
+      binary,
+      [
+        ...['--target', target, '--path', PaymentServiceService.createPayment.path],
+        ...['--bodies', bodies, '--seconds', String(seconds), ...loadShape],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const output: Buffer[] = [];
+    const diagnostics: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => diagnostics.push(chunk));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    if (code !== 0)
+      throw new Error(`load client exited with ${code}: ${Buffer.concat(diagnostics).toString()}`);
+    const result = JSON.parse(Buffer.concat(output).toString()) as NativeLoadResult;
+    // grpc-message arrives percent-encoded, as the wire has it.
+    result.errorMessages = result.errorMessages.map((message) => {
+      try {
+        return decodeURIComponent(message);
+      } catch {
+        return message;
+      }
+    });
+    if (result.bodiesRanOut)
+      throw new Error(`the load client sent all ${result.submitted} requests it was given`);
+    // Its answers are only counted there; one decoded here shows it read the right bytes.
+    // (Empty when the first call failed: the error count says so.)
+    const answer = Buffer.from(result.firstAnswerHex, 'hex');
+    if (answer.length > 0) {
+      const { payment } = paymentV1.CreatePaymentResponse.decode(answer.subarray(5));
+      if (payment?.status !== paymentV1.PaymentStatus.PENDING || !payment.id)
+        throw new Error(`unexpected first answer of the load client: ${JSON.stringify(payment)}`);
+    }
+    return result;
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
 /**
  * What this host charges for waking up, measured in this process before anything else runs: the
  * CPU time of a fixed piece of JavaScript (~40 µs) run back to back, and run once after each 1-ms
@@ -520,10 +656,17 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
   const people = Array.from({ length: 200 }, () => randomUUID());
   for (const id of people) users.users.add(id);
   await seedHistory(sql, people);
+  const target = `127.0.0.1:${server.port}`;
+  // The native client runs the measured phases; the warm-up and the first check below use the
+  // node:http2 client either way (unmeasured).
+  const nativeClient = REQUESTED_CLIENT === 'native' ? buildNativeLoadClient() : undefined;
+  const loadClient =
+    REQUESTED_CLIENT === 'native' && nativeClient === undefined ? 'http2' : REQUESTED_CLIENT;
   const client =
-    LOAD_CLIENT === 'grpc-js'
-      ? createGrpcJsLoadClient(`127.0.0.1:${server.port}`, people)
-      : createHttp2LoadClient(`127.0.0.1:${server.port}`, people);
+    loadClient === 'grpc-js'
+      ? createGrpcJsLoadClient(target, people)
+      : createHttp2LoadClient(target, people);
+  const requestBody = requestTemplates(people);
   cleanups.push(() => client.close());
   let sequence = 0;
   const createOne = async (): Promise<number> => {
@@ -608,23 +751,46 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     const throughputStarted = performance.now();
     let completed = 0;
     let errors = 0;
-    const throughputEnd = Date.now() + SECONDS * 1000;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (Date.now() < throughputEnd) {
-          try {
-            await createOne();
-            completed += 1;
-          } catch (error) {
-            errors += 1;
-            firstErrors.add(errorText(error));
+    /** The native client's CPU seconds per phase: it has exited when /proc is read. */
+    const nativeCpu = (result: NativeLoadResult | undefined): Record<string, number> =>
+      result === undefined ? {} : { 'load generator (native client)': result.cpuSeconds };
+    let nativeThroughput: NativeLoadResult | undefined;
+    if (nativeClient !== undefined) {
+      // More request bodies than this host could ever create (~2,300/s without settlement).
+      const bodies = CONCURRENCY + Math.ceil(SECONDS * NATIVE_MAX_CREATES_PER_SECOND);
+      nativeThroughput = await runNativeLoad(
+        nativeClient,
+        target,
+        requestFrames(requestBody, sequence, bodies),
+        { concurrency: CONCURRENCY },
+        SECONDS,
+      );
+      sequence += bodies;
+      completed = nativeThroughput.completed;
+      errors = nativeThroughput.errors;
+      for (const message of nativeThroughput.errorMessages) firstErrors.add(message);
+    } else {
+      const throughputEnd = Date.now() + SECONDS * 1000;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (Date.now() < throughputEnd) {
+            try {
+              await createOne();
+              completed += 1;
+            } catch (error) {
+              errors += 1;
+              firstErrors.add(errorText(error));
+            }
           }
-        }
-      }),
-    );
+        }),
+      );
+    }
     const throughput = completed / SECONDS;
     const loadAfterThroughput = load();
-    const cpuThroughput = cpuSpent(cpuBefore, cpuByProcess(), roles);
+    const cpuThroughput = {
+      ...cpuSpent(cpuBefore, cpuByProcess(), roles),
+      ...nativeCpu(nativeThroughput),
+    };
     const throughputWallSeconds = (performance.now() - throughputStarted) / 1000;
     await stopProfile();
     const settledDuringThroughput = (await countSettled()) - settledBefore;
@@ -692,7 +858,27 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     // The first LEAD_IN_MS of the schedule run but are not measured: the server and the worker
     // go from the drain (no creates) to the rate, as a steady service would not.
     const total = RATE > 0 ? Math.round((RATE * (LATENCY_SECONDS * 1000 + LEAD_IN_MS)) / 1000) : 0;
-    for (let index = 0; index < total; index += 1) {
+    let nativeLatency: NativeLoadResult | undefined;
+    if (nativeClient !== undefined && total > 0) {
+      nativeLatency = await runNativeLoad(
+        nativeClient,
+        target,
+        requestFrames(requestBody, sequence, total),
+        { rate: RATE, leadInMs: LEAD_IN_MS },
+        LATENCY_SECONDS,
+      );
+      sequence += total;
+      latencyErrors = nativeLatency.errors;
+      for (const message of nativeLatency.errorMessages) firstErrors.add(message);
+      for (const [sentAtMs, ms, lagMs] of nativeLatency.calls ?? []) {
+        sendLags.push(lagMs);
+        if (ms < 0) continue;
+        latencies.push(ms);
+        latenciesFromSchedule.push(lagMs + ms);
+        trace?.push(`${sentAtMs.toFixed(1)}\t${ms.toFixed(1)}`);
+      }
+    }
+    for (let index = 0; index < (nativeLatency === undefined ? total : 0); index += 1) {
       const due = start + (index * 1000) / RATE;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -722,7 +908,10 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
     if (inFlight > 0) await new Promise<void>((resolve) => (allAnswered = resolve));
     // The steady state's cost: every create of the schedule and whatever the worker settled
     // meanwhile (see paymentsByStatusAtEnd for what it left).
-    const cpuLatency = cpuSpent(cpuBeforeLatency, cpuByProcess(), roles);
+    const cpuLatency = {
+      ...cpuSpent(cpuBeforeLatency, cpuByProcess(), roles),
+      ...nativeCpu(nativeLatency),
+    };
     if (trace && LATENCY_TRACE)
       writeFileSync(LATENCY_TRACE, `sent_ms\tlatency_ms\n${trace.join('\n')}\n`);
     const loadAfterLatency = load();
@@ -750,7 +939,7 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
 
     const result = {
       host,
-      loadClient: LOAD_CLIENT,
+      loadClient,
       loadAverage1m5m15m: {
         before: loadBefore,
         afterThroughput: loadAfterThroughput,
