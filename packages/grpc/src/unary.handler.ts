@@ -11,6 +11,7 @@ import {
   endedWithoutStatusCode,
   inboundCallStorage,
   serverCallScopeStorage,
+  type InboundCall,
 } from './call-scope';
 import { DomainError, statusName } from './domain-error';
 
@@ -58,16 +59,71 @@ function defaultLogger(): Logger {
   return fallbackLogger;
 }
 
-function toStatus(error: unknown, signal: AbortSignal): Partial<StatusObject> {
+function toStatus(error: unknown, cancellation: DomainError | undefined): Partial<StatusObject> {
   if (error instanceof DomainError) {
     return { code: error.code, details: error.message, metadata: error.trailers() };
   }
   // The status will never reach the client: the call is already over.
-  const reason: unknown = signal.reason;
-  if (signal.aborted && reason instanceof DomainError) {
-    return { code: reason.code, details: reason.message };
-  }
+  if (cancellation) return { code: cancellation.code, details: cancellation.message };
   return { code: status.INTERNAL, details: INTERNAL_ERROR_MESSAGE };
+}
+
+/**
+ * The incoming call as outgoing calls and the handler's context see it, with its abort signal
+ * made on first use. Most handlers never read the signal (a create that needs no outgoing call,
+ * a cached read), and an AbortController with its signal and the signal's listener map was the
+ * largest item outliving young-generation GCs in the payment server (services/payment/README.md,
+ * "Left to do"). A signal first read after the call was cancelled is made aborted, with the same
+ * reason. A class, so that the getter lives on the prototype: an object literal with an accessor
+ * costs more per call than it saves (packages/grpc/README.md, "Cost per call").
+ */
+class InboundUnaryCall implements InboundCall {
+  private controller: AbortController | undefined;
+  private cancellation: DomainError | undefined;
+
+  constructor(readonly deadlineMs: number) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.cancellation) this.controller.abort(this.cancellation);
+    }
+    return this.controller.signal;
+  }
+
+  /** Why the call was cancelled, once it was. */
+  get cancelledWith(): DomainError | undefined {
+    return this.cancellation;
+  }
+
+  cancel(reason: DomainError): void {
+    if (this.cancellation) return;
+    this.cancellation = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/** What a handler gets besides its request (see {@link CallContext}). */
+class UnaryCallContext implements CallContext {
+  readonly deadline: Date | undefined;
+
+  constructor(
+    private readonly inbound: InboundUnaryCall,
+    readonly metadata: Metadata,
+    readonly requestId: string | undefined,
+    readonly method: string,
+    readonly peer: string,
+  ) {
+    this.deadline = Number.isFinite(inbound.deadlineMs) ? new Date(inbound.deadlineMs) : undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.inbound.signal;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.inbound.deadlineMs - Date.now());
+  }
 }
 
 /**
@@ -87,32 +143,30 @@ export function unary<Request, Response>(
 ): handleUnaryCall<Request, Response> {
   return (call: ServerUnaryCall<Request, Response>, callback) => {
     const deadlineMs = deadlineToMs(call.getDeadline());
-    const controller = new AbortController();
+    const inbound = new InboundUnaryCall(deadlineMs);
     let settled = false;
     const onCancelled = () => {
       // grpc-js also emits 'cancelled' after a normal completion; only an unfinished call aborts.
-      if (settled || controller.signal.aborted) return;
+      if (settled || inbound.cancelledWith) return;
       const code = endedWithoutStatusCode(deadlineMs);
       const message =
         code === status.DEADLINE_EXCEEDED ? 'deadline exceeded' : 'call cancelled by the client';
-      controller.abort(new DomainError(code, message));
+      inbound.cancel(new DomainError(code, message));
     };
     call.once('cancelled', onCancelled);
     if (call.cancelled) onCancelled();
 
-    const context: CallContext = {
-      signal: controller.signal,
-      deadline: Number.isFinite(deadlineMs) ? new Date(deadlineMs) : undefined,
-      metadata: call.metadata,
-      requestId: currentContext()?.requestId,
-      method: call.getPath(),
-      peer: call.getPeer(),
-      remainingMs: () => Math.max(0, deadlineMs - Date.now()),
-    };
+    const context = new UnaryCallContext(
+      inbound,
+      call.metadata,
+      currentContext()?.requestId,
+      call.getPath(),
+      call.getPeer(),
+    );
 
     const run = async (): Promise<Response> => handler(call.request, context);
     inboundCallStorage
-      .run({ deadlineMs, signal: controller.signal }, run)
+      .run(inbound, run)
       .then(
         (response) => {
           settled = true;
@@ -120,7 +174,7 @@ export function unary<Request, Response>(
         },
         (error: unknown) => {
           settled = true;
-          const result = toStatus(error, controller.signal);
+          const result = toStatus(error, inbound.cancelledWith);
           if (result.code === status.INTERNAL) reportFailure(error, call.getPath(), options.logger);
           callback(result);
         },

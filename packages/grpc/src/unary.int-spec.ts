@@ -119,6 +119,31 @@ describe('deadlines and cancellation', () => {
     expect(early.code).toBe(status.CANCELLED);
   });
 
+  it('a signal first read after the deadline passed is already aborted, with the reason', async () => {
+    // The call's AbortController is made on first use (unary.handler.ts): a handler that reads
+    // the signal only late must still see the cancellation that happened before.
+    const seen = deferred<{ aborted: boolean; reason: unknown }>();
+    harness = await startEchoServer({
+      echo: async (request, context) => {
+        if (request.text === 'warm-up') return request;
+        await sleep(800);
+        const { signal } = context;
+        seen.resolve({ aborted: signal.aborted, reason: signal.reason });
+        return { text: 'too late' };
+      },
+    });
+    const client = harness.client();
+    await client.echo({ text: 'warm-up' });
+
+    const error = await expectServiceError(client.echo({ text: 'slow' }, { timeoutMs: 200 }));
+
+    expect(error.code).toBe(status.DEADLINE_EXCEEDED);
+    const server = await within(seen.promise, 2_000, 'the handler never read its signal');
+    expect(server.aborted).toBe(true);
+    expect(server.reason).toBeInstanceOf(DomainError);
+    expect((server.reason as DomainError).code).toBe(status.DEADLINE_EXCEEDED);
+  });
+
   it('rejects a call without a deadline with INVALID_ARGUMENT before the handler runs; health is exempt', async () => {
     let handled = 0;
     harness = await startEchoServer({
