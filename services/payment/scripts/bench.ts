@@ -246,6 +246,16 @@ function requestTemplates(people: readonly string[]) {
   };
 }
 
+/**
+ * One request as gRPC puts it on the wire: the 5-byte message prefix (not compressed, then the
+ * length, big-endian), then the message.
+ */
+function requestFrame(requestBody: ReturnType<typeof requestTemplates>, sequence: number): Buffer {
+  const frame = requestBody(sequence, 5);
+  frame.writeUInt32BE(frame.length - 5, 1);
+  return frame;
+}
+
 interface LoadClient {
   /** Resolves to the encoded CreatePaymentResponse. */
   createPayment(sequence: number): Promise<Buffer>;
@@ -316,9 +326,7 @@ function createHttp2LoadClient(target: string, people: readonly string[]): LoadC
     );
   return {
     createPayment(sequence: number): Promise<Buffer> {
-      // The 5-byte gRPC message prefix: not compressed, then the length (big-endian).
-      const frame = requestBody(sequence, 5);
-      frame.writeUInt32BE(frame.length - 5, 1);
+      const frame = requestFrame(requestBody, sequence);
       return new Promise((resolve, reject) => {
         const stream = session.request(headers);
         const chunks: Buffer[] = [];
@@ -350,18 +358,15 @@ function createHttp2LoadClient(target: string, people: readonly string[]): LoadC
   };
 }
 
-/** Request frames as gRPC puts them on the wire: the 5-byte prefix, then the message. */
+/** `count` request frames, one after the other, as the native client reads them. */
 function requestFrames(
   requestBody: ReturnType<typeof requestTemplates>,
   firstSequence: number,
   count: number,
 ): Buffer {
-  const frames = Array.from({ length: count }, (_, index) => {
-    const frame = requestBody(firstSequence + index, 5);
-    frame.writeUInt32BE(frame.length - 5, 1);
-    return frame;
-  });
-  return Buffer.concat(frames);
+  return Buffer.concat(
+    Array.from({ length: count }, (_, index) => requestFrame(requestBody, firstSequence + index)),
+  );
 }
 
 /**
@@ -878,7 +883,9 @@ async function run(cleanups: Array<() => unknown>): Promise<void> {
         trace?.push(`${sentAtMs.toFixed(1)}\t${ms.toFixed(1)}`);
       }
     }
-    for (let index = 0; index < (nativeLatency === undefined ? total : 0); index += 1) {
+    // Without the native client, this process runs the schedule itself.
+    const scheduledHere = nativeClient === undefined ? total : 0;
+    for (let index = 0; index < scheduledHere; index += 1) {
       const due = start + (index * 1000) / RATE;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));

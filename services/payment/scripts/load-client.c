@@ -93,6 +93,12 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+// The length in a gRPC message prefix (after the compressed flag): 4 bytes, big-endian.
+static uint32_t message_length(const uint8_t *prefix) {
+  return ((uint32_t)prefix[1] << 24) | ((uint32_t)prefix[2] << 16) | ((uint32_t)prefix[3] << 8) |
+         prefix[4];
+}
+
 static void note_error(const char *text) {
   state.errors += 1;
   for (size_t i = 0; i < state.error_kind_count; i++)
@@ -177,9 +183,7 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
   call->answered_ns = now_ns();
   state.in_flight -= 1;
   char text[ERROR_TEXT + 64];
-  uint32_t declared = ((uint32_t)call->answer_prefix[1] << 24) |
-                      ((uint32_t)call->answer_prefix[2] << 16) |
-                      ((uint32_t)call->answer_prefix[3] << 8) | call->answer_prefix[4];
+  uint32_t declared = message_length(call->answer_prefix);
   if (error_code != NGHTTP2_NO_ERROR) {
     snprintf(text, sizeof text, "stream reset (HTTP/2 error %u)", error_code);
     note_error(text);
@@ -294,15 +298,12 @@ static void load_bodies(const char *file) {
     die("cannot read %s", file);
   fclose(input);
   size_t count = 0;
-  for (long at = 0; at + 5 <= size; count++)
-    at += 5 + (long)(((uint32_t)bytes[at + 1] << 24) | ((uint32_t)bytes[at + 2] << 16) |
-                     ((uint32_t)bytes[at + 3] << 8) | bytes[at + 4]);
+  for (long at = 0; at + 5 <= size; count++) at += 5 + (long)message_length(bytes + at);
   state.calls = calloc(count, sizeof(call_t));
   if (state.calls == NULL) die("out of memory for %zu calls", count);
   long at = 0;
   for (size_t i = 0; i < count; i++) {
-    size_t length = 5 + (((uint32_t)bytes[at + 1] << 24) | ((uint32_t)bytes[at + 2] << 16) |
-                         ((uint32_t)bytes[at + 3] << 8) | bytes[at + 4]);
+    size_t length = 5 + message_length(bytes + at);
     if (at + (long)length > size) die("%s: message %zu is cut off", file, i);
     state.calls[i].body = bytes + at;
     state.calls[i].body_length = length;
