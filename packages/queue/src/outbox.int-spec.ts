@@ -278,6 +278,9 @@ describe('transactional outbox (real PostgreSQL + Redis)', () => {
     beforeEach(() => {
       // One connection: a test sees whether the relay hands it back clean.
       pool = new Pool({ connectionString: database.url, max: 1 });
+      // As @strata/db's pool does: a connection the relay dropped may still report its end (the
+      // server's idle-in-transaction timeout) after it left the relay's hands, on the pool.
+      pool.on('error', () => undefined);
     });
     afterEach(async () => {
       await pool.end();
@@ -329,6 +332,26 @@ describe('transactional outbox (real PostgreSQL + Redis)', () => {
       });
       await expect(frozen.relayOnce()).rejects.toThrow(/timed out after 300 ms/);
       expect((await outboxRows()).every((row) => row.publishedAt === null)).toBe(true);
+      await expect(relay({ database: poolOutboxDatabase(pool) }).relayOnce()).resolves.toBe(1);
+    });
+
+    it('survives the server ending its connection mid-round (the idle-in-transaction timeout firing before its own timer)', async () => {
+      await database.prisma.$transaction((tx) => placeOrder(tx));
+      const frozen = relay({
+        database: poolOutboxDatabase(pool),
+        transactionTimeoutMs: 1_000,
+        // What the server's idle_in_transaction_session_timeout does to a frozen round, made
+        // deterministic: its connection ends between two statements, while nothing is running.
+        afterPublish: async () => {
+          await database.prisma.$queryRaw`
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND state = 'idle in transaction'`;
+          await new Promise<void>(() => undefined);
+        },
+      });
+      await expect(frozen.relayOnce()).rejects.toThrow(/timed out after 1000 ms/);
+      expect((await outboxRows()).every((row) => row.publishedAt === null)).toBe(true);
+      // The dead connection was dropped, not handed back: the pool's next round gets a new one.
       await expect(relay({ database: poolOutboxDatabase(pool) }).relayOnce()).resolves.toBe(1);
     });
   });

@@ -12,6 +12,13 @@ export interface OutboxPoolClient {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   /** `true` (or an error) destroys the connection instead of returning it to the pool. */
   release(destroy?: boolean | Error): void;
+  /**
+   * A checked-out `pg` client reports a connection lost between statements (the server ending an
+   * idle transaction, a restart) only as an `error` event, and the pool listens for it only while
+   * the client is idle: without a listener of ours that event would crash the process.
+   */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** `$1 … $n` for the values of a tagged template, as Prisma's `$queryRaw` binds them. */
@@ -45,6 +52,14 @@ export function poolOutboxDatabase(pool: OutboxPool): OutboxDatabase {
       const client = await pool.connect();
       let timer: NodeJS.Timeout | undefined;
       let destroy = false;
+      // The relay sets the session's idle-in-transaction timeout to `timeout` too, so the server
+      // may end a frozen round's connection just before our timer fires. The lost connection
+      // fails the next statement (or the timer does); the event itself only has to be absorbed.
+      let connectionLost: Error | undefined;
+      const onConnectionError = (error: Error) => {
+        connectionLost = error;
+      };
+      client.on('error', onConnectionError);
       try {
         await client.query('BEGIN');
         const tx: OutboxTransactionClient = {
@@ -72,7 +87,7 @@ export function poolOutboxDatabase(pool: OutboxPool): OutboxDatabase {
         // A timed-out transaction may still have a statement running on the connection: only
         // closing it stops that (and rolls back). Otherwise a ROLLBACK returns it to the pool
         // clean, and a connection that cannot even do that is dropped.
-        destroy = error instanceof TransactionTimeoutError;
+        destroy = error instanceof TransactionTimeoutError || connectionLost !== undefined;
         if (!destroy) {
           await client.query('ROLLBACK').catch(() => {
             destroy = true;
@@ -81,7 +96,8 @@ export function poolOutboxDatabase(pool: OutboxPool): OutboxDatabase {
         throw error;
       } finally {
         clearTimeout(timer);
-        client.release(destroy);
+        client.off('error', onConnectionError);
+        client.release(connectionLost ?? destroy);
       }
     },
   };
