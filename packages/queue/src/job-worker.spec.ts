@@ -1,5 +1,6 @@
 // Processors are async by contract; in these tests most have nothing to await.
 /* eslint-disable @typescript-eslint/require-await */
+import { getEventListeners, getMaxListeners } from 'node:events';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { captureLogs, createLogger, currentContext, runWithContext } from '@strata/logger';
 import { PermanentJobError } from './errors';
@@ -198,6 +199,35 @@ describe('wrapProcessor with a grouped job', () => {
     expect(inGroup).toEqual([true, true, true, true, true]);
     await wrapped(fakeJob({ name: 'solo' }));
     expect(inGroup[5]).toBe(false);
+  });
+
+  it('lets every running item of a group listen on the job signal without a leak warning', async () => {
+    const twentyItems = defineJob<{ name: string }>({
+      queue: 'greetings',
+      name: 'greet',
+      grouping: { maxItems: 20 },
+    });
+    const signal = new AbortController().signal;
+    let mostListeners = 0;
+    const wrapped = wrapProcessor(
+      twentyItems,
+      async (payload, context) => {
+        // What a provider call does with the signal while it waits.
+        const onAbort = () => undefined;
+        context.signal?.addEventListener('abort', onAbort, { once: true });
+        mostListeners = Math.max(mostListeners, getEventListeners(signal, 'abort').length);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        context.signal?.removeEventListener('abort', onAbort);
+        return payload.name;
+      },
+      logger,
+    );
+    const names = Array.from({ length: 20 }, (_, index) => `n${index}`);
+    const { job } = groupJob(names.map((name, index) => item(`row-${index}`, name, `r${index}`)));
+    await expect(wrapped(job, 'token', signal)).resolves.toEqual(names);
+    expect(mostListeners).toBe(20);
+    // Node warns of a leak ("MaxListenersExceededWarning") past this limit.
+    expect(getMaxListeners(signal)).toBeGreaterThanOrEqual(mostListeners);
   });
 
   it('narrows the job to the items that failed, so that a retry runs only them', async () => {

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { isMainThread } from 'node:worker_threads';
 import { Child, type SandboxedOptions, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { type Logger, runWithContext } from '@strata/logger';
@@ -218,10 +219,12 @@ export function wrapProcessor<Payload extends object, Result>(
       throw new InvalidJobPayloadError(definition.queue, definition.name, [read.invalid]);
     }
     const { items } = read;
-    const outcomes = await settleWithConcurrency(
-      items,
-      definition.grouping?.concurrency ?? items.length,
-      (item) => runOne(job, item.data, signal, item.id),
+    const concurrency = definition.grouping?.concurrency ?? items.length;
+    // The group's items share the job's one signal, and each running item may listen on it (a
+    // provider call does): that many listeners is the design, not a leak, and Node warns past 10.
+    if (signal) setMaxListeners(Math.max(getMaxListeners(signal), concurrency + 10), signal);
+    const outcomes = await settleWithConcurrency(items, concurrency, (item) =>
+      runOne(job, item.data, signal, item.id),
     );
     const failed: Array<{ item: GroupItem; error: unknown }> = [];
     outcomes.forEach((outcome, index) => {
