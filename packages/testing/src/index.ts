@@ -11,6 +11,7 @@ export { createTestRedis, type CreateTestRedisOptions, type TestRedis } from './
 export { freePort, freePorts } from './free-ports';
 export { PrivateRedis, type PrivateRedisOptions } from './private-redis';
 export { waitFor } from './wait-for';
+export { TestResources } from './test-resources';
 export {
   createTestServerResolver,
   resolveTestServer,

@@ -8,6 +8,7 @@ import { createLogger } from '@strata/logger';
 import {
   createTestDatabase,
   createTestRedis,
+  TestResources,
   type TestDatabase,
   type TestRedis,
 } from '@strata/testing';
@@ -33,11 +34,21 @@ export interface ContentTestEnvironment {
 export async function createContentTestEnvironment(
   overrides: Record<string, string> = {},
 ): Promise<ContentTestEnvironment> {
+  const resources = new TestResources();
   const [database, redis, users, mediaDir] = await Promise.all([
-    createTestDatabase({ serviceDir: SERVICE_DIR }),
-    createTestRedis({ name: 'content' }),
-    startFakeUserService(),
-    mkdtemp(path.join(os.tmpdir(), 'content-media-')),
+    resources.open(
+      () => createTestDatabase({ serviceDir: SERVICE_DIR }),
+      (opened) => opened.drop(),
+    ),
+    resources.open(
+      () => createTestRedis({ name: 'content' }),
+      (opened) => opened.cleanup(),
+    ),
+    resources.open(startFakeUserService, (opened) => opened.close()),
+    resources.open(
+      () => mkdtemp(path.join(os.tmpdir(), 'content-media-')),
+      (opened) => rm(opened, { recursive: true, force: true }),
+    ),
   ]);
   const config = contentServiceConfigSchema.parse({
     NODE_ENV: 'test',
@@ -58,8 +69,14 @@ export async function createContentTestEnvironment(
     CACHE_COMMAND_TIMEOUT_MS: '1000',
     ...overrides,
   });
-  const sql = new Client({ connectionString: database.url });
-  await sql.connect();
+  const sql = await resources.open(
+    async () => {
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      return client;
+    },
+    (opened) => opened.end(),
+  );
   return {
     database,
     redis,
@@ -67,13 +84,7 @@ export async function createContentTestEnvironment(
     mediaDir,
     config,
     sql,
-    async close() {
-      await sql.end();
-      await users.close();
-      await redis.cleanup();
-      await database.drop();
-      await rm(mediaDir, { recursive: true, force: true });
-    },
+    close: () => resources.closeAll(),
   };
 }
 

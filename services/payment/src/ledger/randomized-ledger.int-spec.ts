@@ -33,17 +33,23 @@ describe('randomized run of 1,000 operations (acceptance 4)', () => {
     // The forwarder must exist before the simulator (its URL is the simulator's webhook target).
     const started: { stack?: PaymentStack } = {};
     forwarder = await startWebhookForwarder(() => started.stack?.client);
-    stack = await startPaymentStack('payment_random', {
-      withWorker: true,
-      // Seeded: the same declines and transient provider errors on every run.
-      pspEnv: {
-        PSP_SEED: '20261127',
-        PSP_DECLINE_RATE: '0.1',
-        PSP_ERROR_RATE: '0.03',
-        PSP_WEBHOOK_URL: forwarder.url,
-        PSP_WEBHOOK_BACKOFF_MS: '50',
-      },
-    });
+    try {
+      stack = await startPaymentStack('payment_random', {
+        withWorker: true,
+        // Seeded: the same declines and transient provider errors on every run.
+        pspEnv: {
+          PSP_SEED: '20261127',
+          PSP_DECLINE_RATE: '0.1',
+          PSP_ERROR_RATE: '0.03',
+          PSP_WEBHOOK_URL: forwarder.url,
+          PSP_WEBHOOK_BACKOFF_MS: '50',
+        },
+      });
+    } catch (error) {
+      // afterAll cannot close what it never got: a forwarder left listening keeps Jest from exiting.
+      await forwarder.close();
+      throw error;
+    }
     started.stack = stack;
   }, 60_000);
   afterAll(async () => {

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '@strata/logger';
 import {
   createTestDatabase,
   createTestRedis,
+  TestResources,
   type TestDatabase,
   type TestRedis,
 } from '@strata/testing';
@@ -49,10 +50,20 @@ export async function startPaymentStack(
   name: string,
   options: StackOptions = {},
 ): Promise<PaymentStack> {
-  const database: TestDatabase = await createTestDatabase({ serviceDir: SERVICE_DIR, name });
-  const redis = await createTestRedis({ name });
-  const psp = await startPsp(options.pspEnv);
-  const users = await startFakeUserService();
+  const resources = new TestResources();
+  const database: TestDatabase = await resources.open(
+    () => createTestDatabase({ serviceDir: SERVICE_DIR, name }),
+    (opened) => opened.drop(),
+  );
+  const redis = await resources.open(
+    () => createTestRedis({ name }),
+    (opened) => opened.cleanup(),
+  );
+  const psp = await resources.open(
+    () => startPsp(options.pspEnv),
+    (opened) => opened.close(),
+  );
+  const users = await resources.open(startFakeUserService, (opened) => opened.close());
   const env: Record<string, string> = {
     DATABASE_URL: database.url,
     DB_POOL_MAX: '20',
@@ -76,7 +87,10 @@ export async function startPaymentStack(
     cacheKeyPrefix: `${redis.prefix}payment`,
     shutdownGraceMs: 2_000,
   });
-  const { port } = await app.start();
+  const { port } = await resources.open(
+    () => app.start(),
+    () => app.close(),
+  );
   const client = createGrpcClient(PaymentServiceClient, {
     target: `127.0.0.1:${port}`,
     defaultDeadlineMs: 10_000,
@@ -120,12 +134,9 @@ export async function startPaymentStack(
     async close() {
       client.close();
       await stack.worker?.close();
-      await app.close();
       await sql.end();
-      await users.close();
-      await psp.close();
-      await redis.cleanup();
-      await database.drop();
+      // The app, then the fake user service, the simulator, Redis keys and the database.
+      await resources.closeAll();
     },
   };
   if (options.withWorker) stack.startWorker();
