@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createHmac } from 'node:crypto';
 import { paymentV1 } from '@strata/contracts';
 import { isServiceError } from '@strata/grpc';
+import { TestResources } from '@strata/testing';
 import {
   actor,
   ledgerInvariants,
@@ -28,34 +29,34 @@ interface KnownPayment {
 describe('randomized run of 1,000 operations (acceptance 4)', () => {
   let stack: PaymentStack;
   let forwarder: WebhookForwarder;
+  // afterAll gets only what beforeAll finished: a forwarder left listening keeps Jest from exiting.
+  const resources = new TestResources();
 
   beforeAll(async () => {
     // The forwarder must exist before the simulator (its URL is the simulator's webhook target).
     const started: { stack?: PaymentStack } = {};
-    forwarder = await startWebhookForwarder(() => started.stack?.client);
-    try {
-      stack = await startPaymentStack('payment_random', {
-        withWorker: true,
-        // Seeded: the same declines and transient provider errors on every run.
-        pspEnv: {
-          PSP_SEED: '20261127',
-          PSP_DECLINE_RATE: '0.1',
-          PSP_ERROR_RATE: '0.03',
-          PSP_WEBHOOK_URL: forwarder.url,
-          PSP_WEBHOOK_BACKOFF_MS: '50',
-        },
-      });
-    } catch (error) {
-      // afterAll cannot close what it never got: a forwarder left listening keeps Jest from exiting.
-      await forwarder.close();
-      throw error;
-    }
+    forwarder = await resources.open(
+      () => startWebhookForwarder(() => started.stack?.client),
+      (opened) => opened.close(),
+    );
+    stack = await resources.open(
+      () =>
+        startPaymentStack('payment_random', {
+          withWorker: true,
+          // Seeded: the same declines and transient provider errors on every run.
+          pspEnv: {
+            PSP_SEED: '20261127',
+            PSP_DECLINE_RATE: '0.1',
+            PSP_ERROR_RATE: '0.03',
+            PSP_WEBHOOK_URL: forwarder.url,
+            PSP_WEBHOOK_BACKOFF_MS: '50',
+          },
+        }),
+      (opened) => opened.close(),
+    );
     started.stack = stack;
   }, 60_000);
-  afterAll(async () => {
-    await stack.close();
-    await forwarder.close();
-  });
+  afterAll(() => resources.closeAll());
 
   it('keeps every transaction, every currency and every balance consistent', async () => {
     const random = seededRandom(4242);
